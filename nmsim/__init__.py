@@ -1,0 +1,26 @@
+"""nmsim: N:M sparse training recipes and what they cost on sparse systolic-array hardware.
+
+Public API::
+
+    import nmsim
+    hw = nmsim.load_hardware("vegeta_like", rows=64)
+    trace = nmsim.load_trace("traces/wmt_transformer_1x8.json")
+    report = nmsim.simulate(trace, hw)          # per-layer latency / energy / utilization
+    one = nmsim.simulate_gemm(256, 1024, 4096, hw, sparsity="1:8")
+"""
+
+from nmsim.errors import NmsimInputError
+from nmsim.io.loaders import load_hardware, load_trace, save_trace
+from nmsim.schemas.hardware import HardwareConfig
+from nmsim.schemas.trace import Layer, Trace
+
+__all__ = [
+    "HardwareConfig",
+    "Layer",
+    "NmsimInputError",
+    "Trace",
+    "load_hardware",
+    "load_trace",
+    "save_trace",
+]
+__version__ = "0.1.0"

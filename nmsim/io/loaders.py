@@ -1,0 +1,132 @@
+"""Load and save hardware configs and traces; every failure becomes one :class:`NmsimInputError` line."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import ValidationError
+
+from nmsim.errors import NmsimInputError, from_validation_error
+from nmsim.io.atomic import write_text_atomic
+from nmsim.io.registry import shipped_hardware
+from nmsim.schemas.hardware import HardwareConfig
+from nmsim.schemas.trace import Trace
+
+# Flat override names → path in the hardware config (anything else must be a dotted path).
+HW_ALIASES: dict[str, str] = {
+    "rows": "array.rows",
+    "cols": "array.cols",
+    "dataflow": "array.dataflow",
+    "clock_ghz": "array.clock_ghz",
+    "cores": "array.cores",
+    "modes": "sparse.modes",
+    "dram_bandwidth_gbps": "memory.dram_bandwidth_gbps",
+    "ifmap_kb": "memory.ifmap.size_kb",
+    "filter_kb": "memory.filter.size_kb",
+    "ofmap_kb": "memory.ofmap.size_kb",
+    "dtype": "default_dtype",
+}
+
+
+def read_document(path: str | os.PathLike[str]) -> Any:
+    """Parse a YAML or JSON file, raising one-line errors for unreadable or malformed files."""
+    p = Path(path)
+    try:
+        text = p.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else type(exc).__name__
+        raise NmsimInputError("file", f"cannot read '{p}': {reason}") from None
+    try:
+        if p.suffix.lower() == ".json":
+            return json.loads(text)
+        return yaml.safe_load(text)
+    except (json.JSONDecodeError, yaml.YAMLError) as exc:
+        where = getattr(exc, "lineno", None) or getattr(getattr(exc, "problem_mark", None), "line", None)
+        at = f" near line {where}" if where is not None else ""
+        raise NmsimInputError("file", f"'{p}' is not valid {p.suffix.lstrip('.') or 'YAML'}{at}") from None
+
+
+def _validate(cls: Any, data: Any, source: str) -> Any:
+    if not isinstance(data, dict):
+        raise NmsimInputError("(root)", f"expected a mapping of fields in {cls.__name__}", source=source)
+    try:
+        return cls.model_validate(data)
+    except ValidationError as exc:
+        raise from_validation_error(exc, source) from None
+
+
+def resolve_hardware_path(name_or_path: str | os.PathLike[str]) -> Path:
+    """A shipped config's name (``vegeta_like``) or a path to a YAML file → the file's path."""
+    text = str(name_or_path)
+    shipped = shipped_hardware()
+    if text in shipped:
+        return shipped[text]
+    p = Path(text)
+    if p.suffix.lower() in (".yaml", ".yml", ".json") or p.exists():
+        return p
+    raise NmsimInputError("hw", f"unknown config; shipped: {', '.join(shipped)} (or a path to a .yaml)", text)
+
+
+def _set_path(doc: dict[str, Any], dotted: str, value: Any) -> None:
+    parts = dotted.split(".")
+    node = doc
+    for part in parts[:-1]:
+        child = node.get(part)
+        if not isinstance(child, dict):
+            raise NmsimInputError(dotted, "no such section in the hardware config")
+        node = child
+    if parts[-1] not in node and parts[-1] != "modes":
+        known_fields = ", ".join(sorted(k for k in node if k != "sources"))
+        raise NmsimInputError(dotted, f"no such field; this section has: {known_fields}")
+    node[parts[-1]] = value
+    if isinstance(node.get("sources"), dict) or isinstance(value, int | float):
+        node.setdefault("sources", {})[parts[-1]] = "user override"
+
+
+def apply_overrides(doc: dict[str, Any], overrides: dict[str, Any]) -> dict[str, Any]:
+    """Set ``overrides`` (alias or dotted path → value) in a hardware document, citing 'user override'."""
+    for key, value in overrides.items():
+        if value is None:
+            continue
+        path = HW_ALIASES.get(key, key)
+        if path == "sparse.modes":
+            sparse = doc.setdefault("sparse", {})
+            modes = [value] if isinstance(value, str) else list(value)
+            modes = [m for m in modes if m not in ("", "none", "dense")]
+            sparse["modes"] = modes
+            sparse.pop("mode_ranges", None)
+            sparse["kind"] = sparse.get("kind", "nm") if modes else "none"
+            if sparse["kind"] == "none" and modes:
+                sparse["kind"] = "nm"
+            continue
+        _set_path(doc, path, value)
+    return doc
+
+
+def load_hardware(name_or_path: str | os.PathLike[str], **overrides: Any) -> HardwareConfig:
+    """Load a hardware config by shipped name or path, applying ``overrides`` (e.g. ``rows=64``)."""
+    path = resolve_hardware_path(name_or_path)
+    doc = read_document(path)
+    if overrides and isinstance(doc, dict):
+        doc = apply_overrides(doc, overrides)
+    return _validate(HardwareConfig, doc, str(path))
+
+
+def load_trace(path: str | os.PathLike[str]) -> Trace:
+    """Load and validate a trace (JSON or YAML)."""
+    return _validate(Trace, read_document(path), str(path))
+
+
+def trace_to_json(trace: Trace) -> str:
+    """Deterministic JSON text of a trace (schema_version always present, unset optionals omitted)."""
+    data = trace.model_dump(mode="json", exclude_none=True)
+    return json.dumps(data, indent=1, sort_keys=False) + "\n"
+
+
+def save_trace(trace: Trace, path: str | os.PathLike[str]) -> Path:
+    """Write ``trace`` atomically as JSON."""
+    return write_text_atomic(path, trace_to_json(trace))

@@ -1,0 +1,158 @@
+"""Hardware config schema: one class per section of ``hw_configs/*.yaml``.
+
+Sections: ``array`` (the PE grid), ``sparse`` (which N:M modes the PEs execute), ``memory`` (SRAM
+buffers, DRAM) and ``energy`` (the energy table, each entry with its source and technology node).
+"""
+
+from __future__ import annotations
+
+import math
+from functools import cached_property
+from typing import Literal
+
+from pydantic import Field, PositiveFloat, PositiveInt, field_validator, model_validator
+
+from nmsim.dtypes import DType
+from nmsim.schemas.common import Sourced, Strict
+from nmsim.sparsity import NM, parse_nm
+
+Dataflow = Literal["os", "ws", "is"]
+
+
+class ArrayConfig(Sourced):
+    """The systolic array(s): ``rows``×``cols`` PEs per array, ``cores`` arrays per chip."""
+
+    rows: PositiveInt
+    cols: PositiveInt
+    dataflow: Dataflow
+    clock_ghz: PositiveFloat = Field(description="PE clock (GHz)")
+    cores: PositiveInt = Field(1, description="arrays on the chip; GEMM tiles spread over them in waves")
+
+
+class ModeRange(Strict):
+    """Every ``n:m`` with ``n_min ≤ n ≤ n_max`` (e.g. any n ≤ 4 of 8)."""
+
+    m: PositiveInt
+    n_min: PositiveInt = 1
+    n_max: PositiveInt
+
+    @model_validator(mode="after")
+    def _ordered(self) -> ModeRange:
+        if not self.n_min <= self.n_max <= self.m:
+            raise ValueError("need 1 <= n_min <= n_max <= m")
+        return self
+
+
+class SparseConfig(Sourced):
+    """The N:M modes the PEs can execute (weights, along K), and what the sparse datapath costs.
+
+    ``kind``: ``none`` (dense array), ``nm`` (exactly-n:m tensor cores, NVIDIA/VEGETA style) or ``dbb``
+    (density-bound blocks, S2TA style: a block of m holds at most n nonzeros).
+    """
+
+    kind: Literal["none", "nm", "dbb"] = "none"
+    modes: list[str] = Field(default_factory=list, description="'n:m' modes, e.g. ['1:4', '2:4']")
+    mode_ranges: list[ModeRange] = Field(default_factory=list)
+    metadata_bits_per_value: PositiveInt | None = Field(
+        None, description="index bits stored per kept value; default ceil(log2 m) of the mode used"
+    )
+    mux_extra_cycles: int = Field(0, ge=0, description="pipeline stages the operand-select mux adds (cycles)")
+
+    @field_validator("modes")
+    @classmethod
+    def _parse_modes(cls, modes: list[str]) -> list[str]:
+        return [str(parse_nm(m, "sparse.modes")) for m in modes]
+
+    @model_validator(mode="after")
+    def _kind_matches_modes(self) -> SparseConfig:
+        if self.kind == "none" and (self.modes or self.mode_ranges):
+            raise ValueError("kind 'none' takes no modes; use kind 'nm' or 'dbb'")
+        if self.kind != "none" and not (self.modes or self.mode_ranges):
+            raise ValueError(f"kind '{self.kind}' needs at least one entry in modes or mode_ranges")
+        return self
+
+    @cached_property
+    def mode_set(self) -> tuple[NM, ...]:
+        """All supported sparse modes (n < m), sorted."""
+        found = {parse_nm(m) for m in self.modes}
+        for r in self.mode_ranges:
+            found.update(NM(n, r.m) for n in range(r.n_min, r.n_max + 1))
+        return tuple(sorted(mode for mode in found if not mode.is_dense))
+
+    def metadata_bits(self, mode: NM) -> int:
+        """Metadata bits per kept value in ``mode`` (bits)."""
+        if self.metadata_bits_per_value is not None:
+            return self.metadata_bits_per_value
+        return max(1, math.ceil(math.log2(mode.m)))
+
+
+class SramBuffer(Sourced):
+    """One on-chip SRAM buffer: capacity (KiB) and access width (bytes per access)."""
+
+    size_kb: PositiveFloat
+    word_bytes: PositiveInt
+
+
+class MemoryConfig(Sourced):
+    """SRAM buffers (per array) and the chip's DRAM bandwidth (shared by all arrays)."""
+
+    ifmap: SramBuffer
+    filter: SramBuffer
+    ofmap: SramBuffer
+    dram_bandwidth_gbps: PositiveFloat = Field(description="DRAM bandwidth (GB/s, 1e9 bytes/s)")
+    double_buffered: bool = True
+
+
+class EnergyEntry(Strict):
+    """One energy-table entry: ``pj`` picojoules at technology ``node_nm``, with its ``source``."""
+
+    pj: float = Field(ge=0)
+    node_nm: PositiveFloat
+    source: str = Field(min_length=3)
+
+
+class StaticPower(Strict):
+    """Leakage/static power of the chip (W), charged for every second of latency."""
+
+    watts: float = Field(ge=0)
+    source: str = Field(min_length=3)
+
+
+class SramEnergy(Strict):
+    """Energy per SRAM access (one word of the buffer's ``word_bytes``)."""
+
+    read: EnergyEntry
+    write: EnergyEntry
+
+
+class EnergyConfig(Sourced):
+    """The energy table. Entries are scaled from their own node to ``node_nm`` by ``scaling``."""
+
+    node_nm: PositiveFloat
+    scaling: Literal["stillmaker", "none"] = "stillmaker"
+    mac: dict[DType, EnergyEntry] = Field(description="one multiply-accumulate, per input dtype")
+    ifmap: SramEnergy
+    filter: SramEnergy
+    ofmap: SramEnergy
+    dram_per_byte: EnergyEntry
+    metadata_per_bit: EnergyEntry = Field(description="reading one metadata (index) bit")
+    mux_select: EnergyEntry = Field(description="one operand select in a sparse PE, per issued MAC")
+    static: StaticPower
+
+
+class HardwareConfig(Strict):
+    """A validated accelerator description (``hw_configs/*.yaml``)."""
+
+    name: str = Field(min_length=1)
+    description: str = ""
+    default_dtype: DType = "int8"
+    array: ArrayConfig
+    sparse: SparseConfig = SparseConfig()
+    memory: MemoryConfig
+    energy: EnergyConfig
+
+    @model_validator(mode="after")
+    def _default_dtype_has_mac_energy(self) -> HardwareConfig:
+        if self.default_dtype not in self.energy.mac:
+            raise ValueError(f"energy.mac needs an entry for default_dtype '{self.default_dtype}'")
+        return self
