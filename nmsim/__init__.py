@@ -13,14 +13,21 @@ from nmsim.errors import NmsimInputError
 from nmsim.io.loaders import load_hardware, load_trace, save_trace
 from nmsim.schemas.hardware import HardwareConfig
 from nmsim.schemas.trace import Layer, Trace
+from nmsim.sim.gemm import GemmResult, simulate_gemm
+from nmsim.sim.report import Report
+from nmsim.sim.simulate import simulate
 
 __all__ = [
+    "GemmResult",
     "HardwareConfig",
     "Layer",
     "NmsimInputError",
+    "Report",
     "Trace",
     "load_hardware",
     "load_trace",
     "save_trace",
+    "simulate",
+    "simulate_gemm",
 ]
 __version__ = "0.1.0"

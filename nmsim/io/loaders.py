@@ -111,9 +111,11 @@ def load_hardware(name_or_path: str | os.PathLike[str], **overrides: Any) -> Har
     """Load a hardware config by shipped name or path, applying ``overrides`` (e.g. ``rows=64``)."""
     path = resolve_hardware_path(name_or_path)
     doc = read_document(path)
+    source = str(path)
     if overrides and isinstance(doc, dict):
         doc = apply_overrides(doc, overrides)
-    return _validate(HardwareConfig, doc, str(path))
+        source += " with overrides " + ", ".join(f"{k}={v}" for k, v in overrides.items() if v is not None)
+    return _validate(HardwareConfig, doc, source)
 
 
 def load_trace(path: str | os.PathLike[str]) -> Trace:

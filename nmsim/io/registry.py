@@ -20,7 +20,7 @@ def shipped_hardware() -> dict[str, Path]:
     return {p.stem: p for p in sorted(data_dir("hw_configs").glob("*.yaml"))}
 
 
-DEFAULT_HARDWARE = "tpu_like_dense"
+DEFAULT_HARDWARE = "stc_2x4_like"
 DEFAULT_TRACE = "wmt_transformer_1x8.json"
 
 

@@ -94,7 +94,7 @@ class SramBuffer(Sourced):
 
 
 class MemoryConfig(Sourced):
-    """SRAM buffers (per array) and the chip's DRAM bandwidth (shared by all arrays)."""
+    """On-chip SRAM buffers and DRAM bandwidth, both chip-level (shared by all arrays)."""
 
     ifmap: SramBuffer
     filter: SramBuffer

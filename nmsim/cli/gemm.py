@@ -1,0 +1,54 @@
+"""``nmsim gemm``: simulate one GEMM."""
+
+from __future__ import annotations
+
+import json
+from typing import Optional
+
+import typer
+
+from nmsim.cli.common import HW_OPTION, console, fmt_energy, fmt_si, fmt_time, kv_table, resolve_hw
+from nmsim.sim.gemm import simulate_gemm
+
+
+def gemm(
+    m: int = typer.Option(..., "--m", help="activation rows (tokens)"),
+    n: int = typer.Option(..., "--n", help="weight columns (output features)"),
+    k: int = typer.Option(..., "--k", help="reduction dim (input features)"),
+    hw: Optional[str] = HW_OPTION,  # noqa: UP045 (typer needs Optional)
+    rows: Optional[int] = typer.Option(None, "--rows", help="override the array's rows"),  # noqa: UP045
+    cols: Optional[int] = typer.Option(None, "--cols", help="override the array's columns"),  # noqa: UP045
+    dataflow: Optional[str] = typer.Option(None, "--dataflow", help="override: os | ws | is"),  # noqa: UP045
+    sparsity: Optional[str] = typer.Option(None, "--sparsity", help="weights' n:m along K"),  # noqa: UP045
+    dtype: Optional[str] = typer.Option(None, "--dtype", help="int8 | fp8 | fp16 | bf16 | fp32"),  # noqa: UP045
+    compat: Optional[str] = typer.Option(None, "--compat", help="'scalesim': SCALE-Sim v3 timing"),  # noqa: UP045
+    as_json: bool = typer.Option(False, "--json", help="print JSON"),
+) -> None:
+    """Simulate activations M×K times weights K×N on one hardware config."""
+    config = resolve_hw(hw, rows=rows, cols=cols, dataflow=dataflow)
+    r = simulate_gemm(m, n, k, config, sparsity=sparsity, compat=compat, dtype=dtype)  # type: ignore[arg-type]
+    if as_json:
+        d = r.to_dict()
+        d["hardware"] = config.name
+        d["compat"] = compat
+        typer.echo(json.dumps(d, indent=1))
+        return
+    rows_out = [
+        ("hardware", f"{config.name} ({config.array.rows}x{config.array.cols} {config.array.dataflow})"),
+        ("GEMM (M×K · K×N)", f"{m}×{k} · {k}×{n} {r.dtype}, weights {r.pattern}"),
+        ("hardware mode", f"{r.hw_mode} (K' = {r.k_compacted})"),
+        ("cycles", f"{r.cycles:,} ({r.compute_cycles:,} compute + {r.stall_cycles:,} stall)"),
+        ("latency", fmt_time(r.latency_s)),
+        ("PE utilization", f"{r.pe_utilization:.1%}"),
+        ("mapping efficiency", f"{r.mapping_efficiency:.1%}"),
+        ("useful / issued MACs", f"{r.issued_mac_utilization:.1%}"),
+        ("effective throughput", f"{fmt_si(r.effective_macs_per_cycle)} dense-equivalent MACs/cycle"),
+        ("DRAM traffic", fmt_si(r.dram_bytes, "B")),
+        ("energy", fmt_energy(r.energy_pj)),
+    ]
+    rows_out += [(f"  {k}", fmt_energy(v)) for k, v in r.energy_breakdown_pj.items() if v > 0]
+    console().print(kv_table("nmsim gemm", rows_out))
+
+
+def register(app: typer.Typer) -> None:
+    app.command("gemm")(gemm)

@@ -1,0 +1,1 @@
+"""Importers: other tools' workload descriptions → nmsim traces."""

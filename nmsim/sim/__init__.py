@@ -1,0 +1,1 @@
+"""Orchestration: turn layers/GEMMs and a hardware config into results and reports."""

@@ -1,0 +1,192 @@
+"""Simulate one GEMM (or one trace layer) on a hardware config: :func:`simulate_gemm`, :func:`simulate_layer`."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any, Literal
+
+from nmsim.engine.energy import energy_breakdown
+from nmsim.engine.folds import mapping_efficiency
+from nmsim.engine.kernel import gemm_counts
+from nmsim.engine.params import HwParams, hw_params
+from nmsim.errors import NmsimInputError
+from nmsim.schemas.hardware import HardwareConfig
+from nmsim.schemas.trace import Layer
+from nmsim.sim.modes import choose_mode
+from nmsim.sparsity import NM, parse_nm
+
+Compat = Literal["scalesim"] | None
+
+
+@dataclass(frozen=True)
+class GemmResult:
+    """Cost of one GEMM (times ``repeat``) on one hardware config.
+
+    Units: cycles; seconds; MACs; bytes; pJ. ``pe_utilization`` = issued MACs / (PEs × cycles), ≤ 1;
+    ``effective_macs_per_cycle`` = dense-equivalent MACs per cycle (can exceed the PE count on a sparse
+    mode; that is throughput, not utilization).
+    """
+
+    name: str
+    m: int
+    n: int
+    k: int
+    repeat: int
+    dtype: str
+    pattern: str
+    hw_mode: str
+    k_compacted: int
+    folds: int
+    waves: int
+    cycles: int
+    compute_cycles: int
+    stall_cycles: int
+    latency_s: float
+    dense_macs: int
+    issued_macs: int
+    useful_macs: float
+    pe_utilization: float
+    mapping_efficiency: float
+    issued_mac_utilization: float
+    effective_macs_per_cycle: float
+    dram_bytes: int
+    dram_ifmap_bytes: int
+    dram_filter_bytes: int
+    dram_ofmap_bytes: int
+    energy_pj: float
+    energy_breakdown_pj: dict[str, float] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def _check_dims(m: int, n: int, k: int) -> None:
+    for name, v in (("m", m), ("n", n), ("k", k)):
+        if isinstance(v, bool) or not isinstance(v, int) or v < 1:
+            raise NmsimInputError(name, "GEMM dims must be positive integers", v)
+
+
+def _result(
+    name: str,
+    p: HwParams,
+    hw: HardwareConfig,
+    m: int,
+    n: int,
+    k: int,
+    repeat: int,
+    dtype: str,
+    pattern: str,
+    guarantees: tuple[NM, ...],
+    density: float,
+    compat: bool,
+    k_runs: int = 1,
+) -> GemmResult:
+    choice = choose_mode(hw, k, guarantees, compat, k_runs)
+    c = gemm_counts(p, m, n, k, choice.kc, choice.meta_bits, repeat, compat, choice.mode is not None)
+    cycles = c.compute_cycles + c.stall_cycles
+    latency = cycles / p.clock_hz
+    breakdown = energy_breakdown(c.activity, p.energy, latency)
+    dense = m * n * k * repeat
+    pes = p.rows * p.cols * p.cores
+    useful = dense * density
+    return GemmResult(
+        name=name,
+        m=m,
+        n=n,
+        k=k,
+        repeat=repeat,
+        dtype=dtype,
+        pattern=pattern,
+        hw_mode=choice.label,
+        k_compacted=choice.kc,
+        folds=c.folds,
+        waves=c.waves,
+        cycles=cycles,
+        compute_cycles=c.compute_cycles,
+        stall_cycles=c.stall_cycles,
+        latency_s=latency,
+        dense_macs=dense,
+        issued_macs=c.issued_macs,
+        useful_macs=useful,
+        # SCALE-Sim's "−1" can undercut issued/PEs by a cycle on a 1×1 array; utilization stays ≤ 1.
+        pe_utilization=min(1.0, c.issued_macs / (pes * cycles)),
+        mapping_efficiency=mapping_efficiency(p.dataflow, p.rows, p.cols, m, n, choice.kc),
+        issued_mac_utilization=useful / c.issued_macs,
+        effective_macs_per_cycle=dense / cycles,
+        dram_bytes=c.activity.dram_bytes,
+        dram_ifmap_bytes=c.dram_ifmap_bytes,
+        dram_filter_bytes=c.dram_filter_bytes,
+        dram_ofmap_bytes=c.dram_ofmap_bytes,
+        energy_pj=sum(breakdown.values()),
+        energy_breakdown_pj=breakdown,
+    )
+
+
+def _compat_flag(compat: Compat) -> bool:
+    if compat not in (None, "scalesim"):
+        raise NmsimInputError("compat", "allowed: 'scalesim' or none", compat)
+    return compat == "scalesim"
+
+
+def simulate_gemm(
+    m: int,
+    n: int,
+    k: int,
+    hw: HardwareConfig,
+    sparsity: str | None = None,
+    compat: Compat = None,
+    dtype: str | None = None,
+    repeat: int = 1,
+    name: str = "gemm",
+) -> GemmResult:
+    """Simulate activations ``m``×``k`` times weights ``k``×``n`` (weights ``sparsity`` 'n:m' along k)."""
+    _check_dims(m, n, k)
+    nm = parse_nm(sparsity, "sparsity") if sparsity not in (None, "", "dense") else None
+    if nm is not None and nm.is_dense:
+        nm = None
+    p = hw_params(hw, dtype)
+    dt = dtype or hw.default_dtype
+    guarantees = (nm,) if nm else ()
+    density = nm.density if nm else 1.0
+    return _result(name, p, hw, m, n, k, repeat, dt, str(nm) if nm else "dense", guarantees, density,
+                   _compat_flag(compat))
+
+
+def layer_guarantees(layer: Layer) -> tuple[NM, ...]:
+    """Patterns a layer's weights are known to satisfy: nominal n:m first, then measured max:block."""
+    out: list[NM] = []
+    if layer.nm is not None:
+        out.append(layer.nm)
+    if layer.mask_stats is not None and layer.mask_stats.max_nonzeros < layer.mask_stats.block:
+        out.append(NM(max(1, layer.mask_stats.max_nonzeros), layer.mask_stats.block))
+    return tuple(out)
+
+
+def layer_density(layer: Layer) -> float:
+    """Fraction of nonzero weights: measured if known, else the nominal n/m, else 1."""
+    if layer.density is not None:
+        return layer.density
+    if layer.mask_stats is not None:
+        return layer.mask_stats.density
+    return layer.nm.density if layer.nm else 1.0
+
+
+def simulate_layer(layer: Layer, hw: HardwareConfig, p: HwParams, compat: Compat = None) -> GemmResult:
+    """Simulate one trace layer with precomputed engine parameters ``p`` for its dtype."""
+    dt = layer.dtype or hw.default_dtype
+    assert layer.m and layer.n and layer.k
+    return _result(
+        layer.name,
+        p,
+        hw,
+        layer.m,
+        layer.n,
+        layer.k,
+        layer.repeat,
+        dt,
+        layer.pattern,
+        layer_guarantees(layer),
+        layer_density(layer),
+        _compat_flag(compat),
+        layer.conv_k_runs,
+    )

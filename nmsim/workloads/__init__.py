@@ -1,0 +1,1 @@
+"""Workload builders: layer traces made from an architecture's hyperparameters."""
