@@ -15,7 +15,9 @@ from nmsim.io.registry import DEFAULT_HARDWARE, default_trace_path
 from nmsim.schemas.hardware import HardwareConfig
 from nmsim.schemas.trace import Trace
 
-HW_OPTION = typer.Option(None, "--hw", help="hardware config: a shipped name (see `nmsim hw list`) or a YAML path")
+HW_OPTION = typer.Option(
+    None, "--hw", help="hardware config: a shipped name (see `nmsim hw list`) or a YAML path"
+)
 
 
 def resolve_hw(hw: str | None, **overrides: Any) -> HardwareConfig:

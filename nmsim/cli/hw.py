@@ -10,7 +10,9 @@ from nmsim.cli.common import console
 from nmsim.io.loaders import load_hardware, resolve_hardware_path
 from nmsim.io.registry import DEFAULT_HARDWARE, shipped_hardware
 
-hw_app = typer.Typer(help="Hardware configs: list the shipped ones, show one validated.", no_args_is_help=True)
+hw_app = typer.Typer(
+    help="Hardware configs: list the shipped ones, show one validated.", no_args_is_help=True
+)
 
 
 @hw_app.command("list")
@@ -24,8 +26,12 @@ def list_configs() -> None:
         modes = ", ".join(str(m) for m in hw.sparse.mode_set) or "none"
         mark = " (default)" if name == DEFAULT_HARDWARE else ""
         t.add_row(
-            name + mark, f"{hw.array.rows}x{hw.array.cols}", hw.array.dataflow, f"{hw.array.clock_ghz} GHz",
-            str(hw.array.cores), f"{hw.sparse.kind}: {modes}" if hw.sparse.kind != "none" else "none",
+            name + mark,
+            f"{hw.array.rows}x{hw.array.cols}",
+            hw.array.dataflow,
+            f"{hw.array.clock_ghz} GHz",
+            str(hw.array.cores),
+            f"{hw.sparse.kind}: {modes}" if hw.sparse.kind != "none" else "none",
             hw.default_dtype,
         )
     console().print(t)

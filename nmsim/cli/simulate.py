@@ -27,14 +27,32 @@ from nmsim.sim.simulate import simulate as run_simulation
 def _table(report: Report) -> Table:
     t = Table(title=f"{report.trace_name} on {report.hardware}", title_justify="left")
     for col, just in (
-        ("layer", "left"), ("M", "right"), ("K", "right"), ("N", "right"), ("×", "right"), ("weights", "center"), ("mode", "center"),
-        ("cycles", "right"), ("stall", "right"), ("PE util", "right"), ("energy", "right"),
+        ("layer", "left"),
+        ("M", "right"),
+        ("K", "right"),
+        ("N", "right"),
+        ("×", "right"),
+        ("weights", "center"),
+        ("mode", "center"),
+        ("cycles", "right"),
+        ("stall", "right"),
+        ("PE util", "right"),
+        ("energy", "right"),
     ):
         t.add_column(col, justify=just)  # type: ignore[arg-type]
     for r in report.layers:
         t.add_row(
-            r.name, str(r.m), str(r.k), str(r.n), str(r.repeat), r.pattern, r.hw_mode, f"{r.cycles:,}",
-            f"{r.stall_cycles / r.cycles:.0%}", f"{r.pe_utilization:.1%}", fmt_energy(r.energy_pj),
+            r.name,
+            str(r.m),
+            str(r.k),
+            str(r.n),
+            str(r.repeat),
+            r.pattern,
+            r.hw_mode,
+            f"{r.cycles:,}",
+            f"{r.stall_cycles / r.cycles:.0%}",
+            f"{r.pe_utilization:.1%}",
+            fmt_energy(r.energy_pj),
         )
     return t
 
@@ -55,7 +73,9 @@ def _totals(report: Report) -> Table:
 
 
 def simulate(
-    trace: Optional[Path] = typer.Argument(None, help="trace JSON/YAML (default: the shipped WMT Transformer)"),  # noqa: UP045
+    trace: Optional[Path] = typer.Argument(
+        None, help="trace JSON/YAML (default: the shipped WMT Transformer)"
+    ),  # noqa: UP045
     hw: Optional[str] = HW_OPTION,  # noqa: UP045
     compat: Optional[str] = typer.Option(None, "--compat", help="'scalesim': SCALE-Sim v3 timing"),  # noqa: UP045
     as_json: bool = typer.Option(False, "--json", help="JSON report"),

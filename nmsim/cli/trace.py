@@ -34,10 +34,21 @@ def show(path: Path = typer.Argument(..., help="trace file")) -> None:
     for col in ("layer", "op", "role", "M", "K", "N", "×", "weights", "density"):
         table.add_column(col)
     for layer in t.layers:
-        dens = layer.density if layer.density is not None else (layer.mask_stats.density if layer.mask_stats else None)
+        dens = (
+            layer.density
+            if layer.density is not None
+            else (layer.mask_stats.density if layer.mask_stats else None)
+        )
         table.add_row(
-            layer.name, layer.op, layer.role, str(layer.m), str(layer.k), str(layer.n), str(layer.repeat),
-            layer.pattern, "" if dens is None else f"{dens:.4f}",
+            layer.name,
+            layer.op,
+            layer.role,
+            str(layer.m),
+            str(layer.k),
+            str(layer.n),
+            str(layer.repeat),
+            layer.pattern,
+            "" if dens is None else f"{dens:.4f}",
         )
     c.print(table)
     if t.training:
@@ -48,8 +59,12 @@ def show(path: Path = typer.Argument(..., help="trace file")) -> None:
         for p in tr.phases:
             d = p.default
             ph.add_row(
-                p.name, p.kind, f"{p.start_step}-{p.end_step}", d.pattern,
-                f"{d.decay_factor_start:.3g}→{d.decay_factor_end:.3g}", p.grad_mode,
+                p.name,
+                p.kind,
+                f"{p.start_step}-{p.end_step}",
+                d.pattern,
+                f"{d.decay_factor_start:.3g}→{d.decay_factor_end:.3g}",
+                p.grad_mode,
             )
         c.print(ph)
     if t.metrics:

@@ -11,22 +11,17 @@ set by the memory type, not the logic node, and is not scaled. Static power is g
 from __future__ import annotations
 
 import math
-from typing import NamedTuple
 
 from nmsim.errors import NmsimInputError
 
-STILLMAKER_FROM_45NM: dict[float, float] = {45.0: 1.0, 16.0: 0.174, 14.0: 0.139, 10.0: 0.118, 7.0: 0.094, 5.0: 0.080}
-
-BREAKDOWN_KEYS: tuple[str, ...] = (
-    "mac",
-    "ifmap_sram",
-    "filter_sram",
-    "ofmap_sram",
-    "dram",
-    "metadata",
-    "mux",
-    "static",
-)
+STILLMAKER_FROM_45NM: dict[float, float] = {
+    45.0: 1.0,
+    16.0: 0.174,
+    14.0: 0.139,
+    10.0: 0.118,
+    7.0: 0.094,
+    5.0: 0.080,
+}
 
 
 def _logic_factor_from_45(node_nm: float) -> float:
@@ -49,48 +44,3 @@ def scale_factor(kind: str, from_nm: float, to_nm: float, scaling: str = "stillm
         return 1.0
     logic = _logic_factor_from_45(to_nm) / _logic_factor_from_45(from_nm)
     return logic if kind == "logic" else math.sqrt(logic)
-
-
-class EnergyCoefficients(NamedTuple):
-    """Per-event energies at the chip's node (pJ): per MAC, per byte, per bit; static in W."""
-
-    mac: float
-    mux: float
-    metadata_bit: float
-    ifmap_read_byte: float
-    ifmap_write_byte: float
-    filter_read_byte: float
-    filter_write_byte: float
-    ofmap_read_byte: float
-    ofmap_write_byte: float
-    dram_byte: float
-    static_w: float
-
-
-class Activity(NamedTuple):
-    """What one GEMM does (counts): MACs issued, mux selects, bytes per SRAM port, DRAM bytes."""
-
-    issued_macs: int
-    mux_selects: int
-    metadata_bits: int
-    ifmap_read: int
-    ifmap_write: int
-    filter_read: int
-    filter_write: int
-    ofmap_read: int
-    ofmap_write: int
-    dram_bytes: int
-
-
-def energy_breakdown(act: Activity, e: EnergyCoefficients, latency_s: float) -> dict[str, float]:
-    """Energy of one activity record by component (pJ)."""
-    return {
-        "mac": act.issued_macs * e.mac,
-        "ifmap_sram": act.ifmap_read * e.ifmap_read_byte + act.ifmap_write * e.ifmap_write_byte,
-        "filter_sram": act.filter_read * e.filter_read_byte + act.filter_write * e.filter_write_byte,
-        "ofmap_sram": act.ofmap_read * e.ofmap_read_byte + act.ofmap_write * e.ofmap_write_byte,
-        "dram": act.dram_bytes * e.dram_byte,
-        "metadata": act.metadata_bits * e.metadata_bit,
-        "mux": act.mux_selects * e.mux,
-        "static": e.static_w * latency_s * 1e12,
-    }

@@ -26,15 +26,19 @@ modes agree.
 
 from __future__ import annotations
 
+from nmsim.engine.jit import jit
+
 OS, WS, IS = 0, 1, 2
 DATAFLOW_CODES: dict[str, int] = {"os": OS, "ws": WS, "is": IS}
 
 
+@jit
 def ceil_div(a: int, b: int) -> int:
     """⌈a / b⌉ for non-negative integers."""
     return -(-a // b)
 
 
+@jit
 def spatial_dims(dataflow: int, m: int, n: int, k: int) -> tuple[int, int, int]:
     """(Sr, Sc, T) — the dims mapped to array rows, array columns, and streamed in time."""
     if dataflow == OS:
@@ -44,6 +48,7 @@ def spatial_dims(dataflow: int, m: int, n: int, k: int) -> tuple[int, int, int]:
     return k, m, n
 
 
+@jit
 def compute_cycles(
     dataflow: int,
     rows: int,
@@ -67,6 +72,7 @@ def compute_cycles(
     return folds, waves, preload + waves * max(t, rows) + skew - 1 + mux_extra
 
 
+@jit
 def mapping_efficiency(dataflow: int, rows: int, cols: int, m: int, n: int, k: int) -> float:
     """Fraction of the PEs that the folds actually map work to (SCALE-Sim's 'mapping efficiency')."""
     sr, sc, _ = spatial_dims(dataflow, m, n, k)

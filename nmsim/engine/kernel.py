@@ -1,31 +1,36 @@
-"""One GEMM's counts: cycles, MACs and data movement, composed from :mod:`folds` and :mod:`traffic`."""
+"""One GEMM's cost, compiled: cycles, MACs, data movement and energy from the hardware vector.
+
+:func:`evaluate_gemm` is the single kernel; :func:`evaluate_rows` runs it over many (hardware,
+GEMM) pairs in parallel and returns exactly the same numbers.
+"""
 
 from __future__ import annotations
 
-from typing import NamedTuple
+import numpy as np
 
-from nmsim.engine.energy import Activity
-from nmsim.engine.folds import compute_cycles
-from nmsim.engine.params import HwParams
+from nmsim.engine.folds import compute_cycles, mapping_efficiency
+from nmsim.engine.jit import jit, jit_parallel, prange
+from nmsim.engine.layout import GEMM_LEN, HW, OUT_FIELDS, OUT_LEN
 from nmsim.engine.traffic import dram_traffic, filter_reuse, sram_accesses, stall_cycles
 
+# Compile-time constants (numba freezes module-level ints).
+_DF, _R, _C, _CORES, _CLK = HW["dataflow"], HW["rows"], HW["cols"], HW["cores"], HW["clock_hz"]
+_EB, _AB, _CIF, _CF, _COF = (
+    HW["elem_bytes"],
+    HW["acc_bytes"],
+    HW["cap_ifmap"],
+    HW["cap_filter"],
+    HW["cap_ofmap"],
+)
+_BPC, _MUXC = HW["dram_bytes_per_cycle"], HW["mux_extra"]
+_EMAC, _EMUX, _EMETA = HW["e_mac"], HW["e_mux"], HW["e_metadata_bit"]
+_EIR, _EIW, _EFR, _EFW = HW["e_ifmap_read"], HW["e_ifmap_write"], HW["e_filter_read"], HW["e_filter_write"]
+_EOR, _EOW, _EDRAM, _STATIC = HW["e_ofmap_read"], HW["e_ofmap_write"], HW["e_dram"], HW["static_w"]
 
-class GemmCounts(NamedTuple):
-    """Counts for ``repeat`` copies of one GEMM on one hardware mode (cycles, MACs, bytes)."""
 
-    folds: int
-    waves: int
-    compute_cycles: int
-    stall_cycles: int
-    issued_macs: int
-    dram_ifmap_bytes: int
-    dram_filter_bytes: int
-    dram_ofmap_bytes: int
-    activity: Activity
-
-
-def gemm_counts(
-    hw: HwParams,
+@jit
+def evaluate_gemm(
+    hw: np.ndarray,
     m: int,
     n: int,
     k: int,
@@ -33,48 +38,114 @@ def gemm_counts(
     meta_bits: int,
     repeat: int,
     compat: bool,
-    sparse_mode: bool,
-) -> GemmCounts:
-    """Counts for ``repeat`` GEMMs of m×k activations by k×n weights compacted to ``kc`` rows.
+    sparse: bool,
+) -> np.ndarray:
+    """Cost of ``repeat`` GEMMs (m×k activations · k×n weights compacted to ``kc`` rows).
 
-    ``meta_bits`` per kept weight, ``sparse_mode`` when the PEs run an N:M mode (mux active).
-    Compat mode (SCALE-Sim) has no stalls, no mux and no metadata.
+    ``meta_bits`` per kept weight; ``sparse`` when the PEs run an N:M mode (mux active). Compat mode
+    (SCALE-Sim) has no stalls, no mux and no metadata cost. Returns the result vector laid out as
+    :data:`nmsim.engine.layout.OUT_FIELDS` (cycles, s, MACs, bytes, pJ).
     """
-    mux_extra = hw.mux_extra if (sparse_mode and not compat) else 0
-    folds, waves, compute = compute_cycles(
-        hw.dataflow, hw.rows, hw.cols, hw.cores, m, n, kc, repeat, compat, mux_extra
-    )
+    df, rows, cols, cores = int(hw[_DF]), int(hw[_R]), int(hw[_C]), int(hw[_CORES])
+    eb, ab = int(hw[_EB]), int(hw[_AB])
+    mux_on = sparse and not compat
+    mux_extra = int(hw[_MUXC]) if mux_on else 0
+    meta = 0 if compat else meta_bits
+
+    folds, waves, compute = compute_cycles(df, rows, cols, cores, m, n, kc, repeat, compat, mux_extra)
     d_if, d_f, d_of, pro, epi = dram_traffic(
-        hw.dataflow,
-        hw.rows,
-        hw.cols,
-        m,
-        n,
-        k,
-        kc,
-        hw.elem_bytes,
-        hw.acc_bytes,
-        meta_bits,
-        hw.cap_ifmap,
-        hw.cap_filter,
-        hw.cap_ofmap,
+        df, rows, cols, m, n, k, kc, eb, ab, meta, hw[_CIF], hw[_CF], hw[_COF]
     )
     dram = (d_if + d_f + d_of) * repeat
-    stall = 0 if compat else stall_cycles(dram, pro, epi, compute, hw.dram_bytes_per_cycle * 1.0)
-    if_rd, f_rd, of_rd, of_wr = sram_accesses(
-        hw.dataflow, hw.rows, hw.cols, m, n, k, kc, hw.elem_bytes, hw.acc_bytes
+    stall = 0 if compat else stall_cycles(dram, pro, epi, compute, hw[_BPC])
+    if_rd, f_rd, of_rd, of_wr = sram_accesses(df, rows, cols, m, n, k, kc, eb, ab)
+    issued = float(m) * n * kc * repeat
+    cycles = compute + stall
+    latency = cycles / hw[_CLK]
+
+    e_mac = issued * hw[_EMAC]
+    e_if = (float(if_rd) * hw[_EIR] + float(d_if) * hw[_EIW]) * repeat
+    e_f = (float(f_rd) * hw[_EFR] + float(d_f) * hw[_EFW]) * repeat
+    e_of = (float(of_rd + d_of) * hw[_EOR] + float(of_wr) * hw[_EOW]) * repeat
+    e_dram = float(dram) * hw[_EDRAM]
+    e_meta = float(kc) * n * meta * filter_reuse(df, rows, cols, m) * repeat * hw[_EMETA]
+    e_mux = issued * hw[_EMUX] if mux_on else 0.0
+    e_static = hw[_STATIC] * latency * 1e12
+    energy = e_mac + e_if + e_f + e_of + e_dram + e_meta + e_mux + e_static
+    # Order: nmsim.engine.layout.OUT_FIELDS (checked at import below).
+    return np.array(
+        (
+            float(folds),
+            float(waves),
+            float(compute),
+            float(stall),
+            float(cycles),
+            latency,
+            issued,
+            mapping_efficiency(df, rows, cols, m, n, kc),
+            float(d_if * repeat),
+            float(d_f * repeat),
+            float(d_of * repeat),
+            float(dram),
+            e_mac,
+            e_if,
+            e_f,
+            e_of,
+            e_dram,
+            e_meta,
+            e_mux,
+            e_static,
+            energy,
+        )
     )
-    issued = m * n * kc * repeat
-    act = Activity(
-        issued_macs=issued,
-        mux_selects=issued if (sparse_mode and not compat) else 0,
-        metadata_bits=kc * n * meta_bits * filter_reuse(hw.dataflow, hw.rows, hw.cols, m) * repeat,
-        ifmap_read=if_rd * repeat,
-        ifmap_write=d_if * repeat,
-        filter_read=f_rd * repeat,
-        filter_write=d_f * repeat,
-        ofmap_read=(of_rd + d_of) * repeat,
-        ofmap_write=of_wr * repeat,
-        dram_bytes=dram,
-    )
-    return GemmCounts(folds, waves, compute, stall, issued, d_if * repeat, d_f * repeat, d_of * repeat, act)
+
+
+_RETURN_ORDER = (
+    "folds",
+    "waves",
+    "compute_cycles",
+    "stall_cycles",
+    "cycles",
+    "latency_s",
+    "issued_macs",
+    "mapping_efficiency",
+    "dram_ifmap_bytes",
+    "dram_filter_bytes",
+    "dram_ofmap_bytes",
+    "dram_bytes",
+    "energy_mac",
+    "energy_ifmap_sram",
+    "energy_filter_sram",
+    "energy_ofmap_sram",
+    "energy_dram",
+    "energy_metadata",
+    "energy_mux",
+    "energy_static",
+    "energy_pj",
+)
+if _RETURN_ORDER != OUT_FIELDS:
+    raise ImportError("evaluate_gemm's return order disagrees with nmsim.engine.layout.OUT_FIELDS")
+
+
+@jit_parallel
+def evaluate_rows(hw_table: np.ndarray, hw_index: np.ndarray, gemms: np.ndarray) -> np.ndarray:
+    """:func:`evaluate_gemm` for every row: ``gemms[i]`` (layout ``GEMM_FIELDS``) on ``hw_table[hw_index[i]]``."""
+    count = gemms.shape[0]
+    out = np.empty((count, OUT_LEN))
+    for i in prange(count):
+        g = gemms[i]
+        out[i] = evaluate_gemm(
+            hw_table[hw_index[i]],
+            int(g[0]),
+            int(g[1]),
+            int(g[2]),
+            int(g[3]),
+            int(g[4]),
+            int(g[5]),
+            g[6] != 0.0,
+            g[7] != 0.0,
+        )
+    return out
+
+
+assert GEMM_LEN == 8

@@ -23,8 +23,10 @@ and the last fold's outputs (epilogue); the rest stalls by whatever exceeds the 
 from __future__ import annotations
 
 from nmsim.engine.folds import IS, OS, WS, ceil_div
+from nmsim.engine.jit import jit
 
 
+@jit
 def dram_traffic(
     dataflow: int,
     rows: int,
@@ -77,6 +79,7 @@ def dram_traffic(
     return ifmap, filt, ofmap, prologue, epilogue
 
 
+@jit
 def sram_accesses(
     dataflow: int,
     rows: int,
@@ -106,6 +109,7 @@ def sram_accesses(
     return ifmap_rd, filter_rd, ofmap_rd, ofmap_wr
 
 
+@jit
 def filter_reuse(dataflow: int, rows: int, cols: int, m: int) -> int:
     """How many times each weight (and its metadata) is read from the filter SRAM."""
     if dataflow == OS:
@@ -115,6 +119,7 @@ def filter_reuse(dataflow: int, rows: int, cols: int, m: int) -> int:
     return 1
 
 
+@jit
 def stall_cycles(dram_bytes: int, prologue: int, epilogue: int, compute: int, bytes_per_cycle: float) -> int:
     """Cycles the array waits for DRAM, with double buffering (see module docstring)."""
     prologue = min(prologue, dram_bytes)

@@ -15,7 +15,15 @@ from pydantic import ValidationError
 from nmsim.errors import NmsimInputError, from_validation_error
 from nmsim.schemas.trace import Layer, Trace
 
-_CONV_FIELDS = ("IFMAP Height", "IFMAP Width", "Filter Height", "Filter Width", "Channels", "Num Filter", "Strides")
+_CONV_FIELDS = (
+    "IFMAP Height",
+    "IFMAP Width",
+    "Filter Height",
+    "Filter Width",
+    "Channels",
+    "Num Filter",
+    "Strides",
+)
 
 
 def _int(cell: str, field: str, where: str) -> int:
@@ -29,7 +37,9 @@ def read_topology(path: str | Path, name: str | None = None) -> Trace:
     """Parse a SCALE-Sim topology CSV into a :class:`Trace` (one layer per row)."""
     p = Path(path)
     try:
-        rows = [r for r in csv.reader(p.read_text(encoding="utf-8").splitlines()) if any(c.strip() for c in r)]
+        rows = [
+            r for r in csv.reader(p.read_text(encoding="utf-8").splitlines()) if any(c.strip() for c in r)
+        ]
     except (OSError, UnicodeDecodeError) as exc:
         raise NmsimInputError("file", f"cannot read '{p}': {type(exc).__name__}") from None
     if len(rows) < 2:
@@ -42,8 +52,10 @@ def read_topology(path: str | Path, name: str | None = None) -> Trace:
     is_gemm = upper[1:4] == ["M", "N", "K"]
     if not is_gemm and len(header) < 8:
         raise NmsimInputError(
-            "header", f"expected SCALE-Sim conv ({', '.join(_CONV_FIELDS)}) or GEMM (Layer, M, N, K) columns",
-            ",".join(header), source=str(p),
+            "header",
+            f"expected SCALE-Sim conv ({', '.join(_CONV_FIELDS)}) or GEMM (Layer, M, N, K) columns",
+            ",".join(header),
+            source=str(p),
         )
     layers: list[Layer] = []
     for i, row in enumerate(rows[1:], start=2):
@@ -58,11 +70,20 @@ def read_topology(path: str | Path, name: str | None = None) -> Trace:
                 layers.append(Layer(name=cells[0], op="linear", m=m, n=n, k=k, pattern=pattern))
             else:
                 h, w, fh, fw, ch, nf, st = (_int(cells[j], _CONV_FIELDS[j - 1], where) for j in range(1, 8))
-                conv = {"in_channels": ch, "out_channels": nf, "kernel_h": fh, "kernel_w": fw,
-                        "input_h": h, "input_w": w, "stride": st}
+                conv = {
+                    "in_channels": ch,
+                    "out_channels": nf,
+                    "kernel_h": fh,
+                    "kernel_w": fw,
+                    "input_h": h,
+                    "input_w": w,
+                    "stride": st,
+                }
                 layers.append(Layer(name=cells[0], op="conv2d", role="conv", conv=conv, pattern=pattern))  # type: ignore[arg-type]
         except ValidationError as exc:
             raise from_validation_error(exc, where) from None
         except IndexError:
-            raise NmsimInputError("row", f"expected {len(header)} columns", ",".join(cells), source=where) from None
+            raise NmsimInputError(
+                "row", f"expected {len(header)} columns", ",".join(cells), source=where
+            ) from None
     return Trace(name=name or p.stem, source=f"nmsim import-scalesim {p.name}", layers=layers)

@@ -194,7 +194,7 @@ class TrainingRecord(Strict):
 
     recipe: str = Field(min_length=1, description="dense|oneshot|gradual|ste|srste|gmp|mdgf|sdgf|...")
     target: str = Field("dense", description="final pattern: 'n:m', 'dense' or 'unstructured'")
-    params: dict[str, float | int | str | bool | None | list[str] | list[float]] = Field(default_factory=dict)
+    params: dict[str, float | int | str | bool | list[str] | list[float] | None] = Field(default_factory=dict)
     total_steps: PositiveInt
     batch_size: PositiveInt | None = None
     tokens_per_step: PositiveInt | None = None
@@ -250,7 +250,9 @@ class Trace(Strict):
             for i, ph in enumerate(self.training.phases):
                 unknown = set(ph.layers) - known
                 if unknown:
-                    raise ValueError(f"training.phases[{i}].layers names unknown layers {sorted(unknown)[:3]}")
+                    raise ValueError(
+                        f"training.phases[{i}].layers names unknown layers {sorted(unknown)[:3]}"
+                    )
             unknown = set(self.training.sparsified_layers) - known
             if unknown:
                 raise ValueError(f"training.sparsified_layers names unknown layers {sorted(unknown)[:3]}")

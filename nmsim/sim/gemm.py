@@ -5,10 +5,11 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
-from nmsim.engine.energy import energy_breakdown
-from nmsim.engine.folds import mapping_efficiency
-from nmsim.engine.kernel import gemm_counts
-from nmsim.engine.params import HwParams, hw_params
+import numpy as np
+
+from nmsim.engine.kernel import evaluate_gemm
+from nmsim.engine.layout import ENERGY_PARTS, OUT
+from nmsim.engine.params import hw_vector
 from nmsim.errors import NmsimInputError
 from nmsim.schemas.hardware import HardwareConfig
 from nmsim.schemas.trace import Layer
@@ -68,7 +69,7 @@ def _check_dims(m: int, n: int, k: int) -> None:
 
 def _result(
     name: str,
-    p: HwParams,
+    hwv: np.ndarray,
     hw: HardwareConfig,
     m: int,
     n: int,
@@ -82,12 +83,30 @@ def _result(
     k_runs: int = 1,
 ) -> GemmResult:
     choice = choose_mode(hw, k, guarantees, compat, k_runs)
-    c = gemm_counts(p, m, n, k, choice.kc, choice.meta_bits, repeat, compat, choice.mode is not None)
-    cycles = c.compute_cycles + c.stall_cycles
-    latency = cycles / p.clock_hz
-    breakdown = energy_breakdown(c.activity, p.energy, latency)
+    v = evaluate_gemm(hwv, m, n, k, choice.kc, choice.meta_bits, repeat, compat, choice.mode is not None)
+    return result_from_vector(name, v, hw, m, n, k, repeat, dtype, pattern, choice.label, choice.kc, density)
+
+
+def result_from_vector(
+    name: str,
+    v: np.ndarray,
+    hw: HardwareConfig,
+    m: int,
+    n: int,
+    k: int,
+    repeat: int,
+    dtype: str,
+    pattern: str,
+    hw_mode: str,
+    kc: int,
+    density: float,
+) -> GemmResult:
+    """Wrap an engine result vector (:data:`nmsim.engine.layout.OUT_FIELDS`) as a :class:`GemmResult`."""
+    vals = v.tolist()
+    cycles = int(vals[OUT["cycles"]])
+    issued = int(vals[OUT["issued_macs"]])
     dense = m * n * k * repeat
-    pes = p.rows * p.cols * p.cores
+    pes = hw.array.rows * hw.array.cols * hw.array.cores
     useful = dense * density
     return GemmResult(
         name=name,
@@ -97,28 +116,28 @@ def _result(
         repeat=repeat,
         dtype=dtype,
         pattern=pattern,
-        hw_mode=choice.label,
-        k_compacted=choice.kc,
-        folds=c.folds,
-        waves=c.waves,
+        hw_mode=hw_mode,
+        k_compacted=kc,
+        folds=int(vals[OUT["folds"]]),
+        waves=int(vals[OUT["waves"]]),
         cycles=cycles,
-        compute_cycles=c.compute_cycles,
-        stall_cycles=c.stall_cycles,
-        latency_s=latency,
+        compute_cycles=int(vals[OUT["compute_cycles"]]),
+        stall_cycles=int(vals[OUT["stall_cycles"]]),
+        latency_s=vals[OUT["latency_s"]],
         dense_macs=dense,
-        issued_macs=c.issued_macs,
+        issued_macs=issued,
         useful_macs=useful,
         # SCALE-Sim's "−1" can undercut issued/PEs by a cycle on a 1×1 array; utilization stays ≤ 1.
-        pe_utilization=min(1.0, c.issued_macs / (pes * cycles)),
-        mapping_efficiency=mapping_efficiency(p.dataflow, p.rows, p.cols, m, n, choice.kc),
-        issued_mac_utilization=useful / c.issued_macs,
+        pe_utilization=min(1.0, issued / (pes * cycles)),
+        mapping_efficiency=vals[OUT["mapping_efficiency"]],
+        issued_mac_utilization=useful / issued,
         effective_macs_per_cycle=dense / cycles,
-        dram_bytes=c.activity.dram_bytes,
-        dram_ifmap_bytes=c.dram_ifmap_bytes,
-        dram_filter_bytes=c.dram_filter_bytes,
-        dram_ofmap_bytes=c.dram_ofmap_bytes,
-        energy_pj=sum(breakdown.values()),
-        energy_breakdown_pj=breakdown,
+        dram_bytes=int(vals[OUT["dram_bytes"]]),
+        dram_ifmap_bytes=int(vals[OUT["dram_ifmap_bytes"]]),
+        dram_filter_bytes=int(vals[OUT["dram_filter_bytes"]]),
+        dram_ofmap_bytes=int(vals[OUT["dram_ofmap_bytes"]]),
+        energy_pj=vals[OUT["energy_pj"]],
+        energy_breakdown_pj={p: vals[OUT["energy_" + p]] for p in ENERGY_PARTS},
     )
 
 
@@ -144,12 +163,12 @@ def simulate_gemm(
     nm = parse_nm(sparsity, "sparsity") if sparsity not in (None, "", "dense") else None
     if nm is not None and nm.is_dense:
         nm = None
-    p = hw_params(hw, dtype)
+    hwv = hw_vector(hw, dtype)
     dt = dtype or hw.default_dtype
     guarantees = (nm,) if nm else ()
     density = nm.density if nm else 1.0
-    return _result(name, p, hw, m, n, k, repeat, dt, str(nm) if nm else "dense", guarantees, density,
-                   _compat_flag(compat))
+    label = str(nm) if nm else "dense"
+    return _result(name, hwv, hw, m, n, k, repeat, dt, label, guarantees, density, _compat_flag(compat))
 
 
 def layer_guarantees(layer: Layer) -> tuple[NM, ...]:
@@ -171,13 +190,13 @@ def layer_density(layer: Layer) -> float:
     return layer.nm.density if layer.nm else 1.0
 
 
-def simulate_layer(layer: Layer, hw: HardwareConfig, p: HwParams, compat: Compat = None) -> GemmResult:
-    """Simulate one trace layer with precomputed engine parameters ``p`` for its dtype."""
+def simulate_layer(layer: Layer, hw: HardwareConfig, compat: Compat = None) -> GemmResult:
+    """Simulate one trace layer on ``hw``."""
     dt = layer.dtype or hw.default_dtype
     assert layer.m and layer.n and layer.k
     return _result(
         layer.name,
-        p,
+        hw_vector(hw, layer.dtype),
         hw,
         layer.m,
         layer.n,

@@ -8,7 +8,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from nmsim.engine.energy import BREAKDOWN_KEYS
+from nmsim.engine.layout import ENERGY_PARTS as BREAKDOWN_KEYS
 from nmsim.sim.gemm import GemmResult
 
 # Per-layer columns of the CSV / DataFrame, in order.
@@ -85,7 +85,9 @@ class Report:
         writer.writerow([*LAYER_COLUMNS, *breakdown])
         for layer in self.layers:
             d = layer.to_dict()
-            writer.writerow([d[c] for c in LAYER_COLUMNS] + [d["energy_breakdown_pj"][k] for k in BREAKDOWN_KEYS])
+            writer.writerow(
+                [d[c] for c in LAYER_COLUMNS] + [d["energy_breakdown_pj"][k] for k in BREAKDOWN_KEYS]
+            )
         return buf.getvalue()
 
     def to_dataframe(self) -> Any:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from nmsim.engine.params import hw_params
 from nmsim.schemas.hardware import HardwareConfig
 from nmsim.schemas.trace import Trace
 from nmsim.sim.gemm import Compat, simulate_layer
@@ -11,7 +10,7 @@ from nmsim.sim.report import Report, totals_of
 
 def simulate(trace: Trace, hw: HardwareConfig, compat: Compat = None) -> Report:
     """Per-layer latency, energy and utilization of ``trace`` on ``hw``, with totals."""
-    results = [simulate_layer(layer, hw, hw_params(hw, layer.dtype), compat) for layer in trace.layers]
+    results = [simulate_layer(layer, hw, compat) for layer in trace.layers]
     pes = hw.array.rows * hw.array.cols * hw.array.cores
     return Report(
         trace_name=trace.name,

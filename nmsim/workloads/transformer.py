@@ -42,7 +42,9 @@ def _linear(name: str, role: str, m: int, k: int, n: int, pattern: str, dtype: s
     return Layer(name=name, op="linear", role=role, m=m, k=k, n=n, pattern=pattern, dtype=dtype)  # type: ignore[arg-type]
 
 
-def _attention(prefix: str, s: TransformerSpec, q_len: int, kv_len: int, cross: bool, layers: list[Layer]) -> None:
+def _attention(
+    prefix: str, s: TransformerSpec, q_len: int, kv_len: int, cross: bool, layers: list[Layer]
+) -> None:
     d, dh = s.d_model, s.d_model // s.heads
     kv_dim = (s.kv_heads or s.heads) * dh
     mq, mkv = q_len * s.batch, kv_len * s.batch
@@ -51,12 +53,28 @@ def _attention(prefix: str, s: TransformerSpec, q_len: int, kv_len: int, cross: 
     layers.append(_linear(f"{prefix}.v", "v", mkv, d, kv_dim, s.qkv_pattern, s.dtype))
     rep = s.heads * s.batch
     layers.append(
-        Layer(name=f"{prefix}.scores", op="attention", role="attn_score", m=q_len, k=dh, n=kv_len,
-              repeat=rep, dtype=s.dtype)  # type: ignore[arg-type]
+        Layer(
+            name=f"{prefix}.scores",
+            op="attention",
+            role="attn_score",
+            m=q_len,
+            k=dh,
+            n=kv_len,
+            repeat=rep,
+            dtype=s.dtype,
+        )  # type: ignore[arg-type]
     )
     layers.append(
-        Layer(name=f"{prefix}.context", op="attention", role="attn_context", m=q_len, k=kv_len, n=dh,
-              repeat=rep, dtype=s.dtype)  # type: ignore[arg-type]
+        Layer(
+            name=f"{prefix}.context",
+            op="attention",
+            role="attn_context",
+            m=q_len,
+            k=kv_len,
+            n=dh,
+            repeat=rep,
+            dtype=s.dtype,
+        )  # type: ignore[arg-type]
     )
     layers.append(_linear(f"{prefix}.o", "out", mq, d, d, s.out_pattern, s.dtype))
     del cross
@@ -84,7 +102,14 @@ def transformer_trace(s: TransformerSpec) -> Trace:
     if s.vocab:
         out_len = s.tgt_len if s.dec_layers else s.src_len
         layers.append(
-            Layer(name="logits", op="linear", role="head", m=out_len * s.batch, k=s.d_model, n=s.vocab,
-                  dtype=s.dtype)  # type: ignore[arg-type]
+            Layer(
+                name="logits",
+                op="linear",
+                role="head",
+                m=out_len * s.batch,
+                k=s.d_model,
+                n=s.vocab,
+                dtype=s.dtype,
+            )  # type: ignore[arg-type]
         )
     return Trace(name=s.name, description=s.description, source=s.source, layers=layers)
