@@ -10,6 +10,7 @@ set by the memory type, not the logic node, and is not scaled. Static power is g
 
 from __future__ import annotations
 
+import itertools
 import math
 
 from nmsim.errors import NmsimInputError
@@ -30,7 +31,7 @@ def _logic_factor_from_45(node_nm: float) -> float:
         raise NmsimInputError(
             "energy.node_nm", f"stillmaker scaling covers {nodes[0]:g}-{nodes[-1]:g} nm", node_nm
         )
-    for lo, hi in zip(nodes, nodes[1:], strict=False):
+    for lo, hi in itertools.pairwise(nodes):
         if lo <= node_nm <= hi:
             t = (math.log(node_nm) - math.log(lo)) / (math.log(hi) - math.log(lo))
             flo, fhi = math.log(STILLMAKER_FROM_45NM[lo]), math.log(STILLMAKER_FROM_45NM[hi])
