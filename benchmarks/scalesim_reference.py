@@ -126,6 +126,11 @@ def build_grid():
         for m, n, k in [(20, 12, 36), (64, 32, 100)]:
             grid.append(dict(dataflow=df, rows=8, cols=8, m=m, n=n, k=k, sparsity="2:4"))
         grid.append(dict(dataflow=df, rows=32, cols=32, m=256, n=256, k=1024, sparsity="2:4"))
+    # Extra: K mod m != 0 with (K mod m) < n, to pin the min(n, K mod m) tail rule.
+    for df in ("ws", "os", "is"):
+        grid.append(dict(dataflow=df, rows=8, cols=8, m=7, n=9, k=13, sparsity="2:4"))
+        grid.append(dict(dataflow=df, rows=4, cols=4, m=16, n=16, k=18, sparsity="3:8"))
+        grid.append(dict(dataflow=df, rows=4, cols=4, m=20, n=12, k=37, sparsity="3:8"))
     return grid
 
 

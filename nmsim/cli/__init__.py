@@ -18,7 +18,7 @@ app = typer.Typer(
 )
 
 # Command modules; each defines ``register(app)``.
-_COMMAND_MODULES: tuple[str, ...] = ("gemm", "simulate", "hw", "trace", "import_scalesim")
+_COMMAND_MODULES: tuple[str, ...] = ("gemm", "simulate", "hw", "trace", "import_scalesim", "train")
 
 
 def _register_all() -> None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from typing import Optional
 
 import typer
 
@@ -15,13 +14,13 @@ def gemm(
     m: int = typer.Option(..., "--m", help="activation rows (tokens)"),
     n: int = typer.Option(..., "--n", help="weight columns (output features)"),
     k: int = typer.Option(..., "--k", help="reduction dim (input features)"),
-    hw: Optional[str] = HW_OPTION,  # noqa: UP045 (typer needs Optional)
-    rows: Optional[int] = typer.Option(None, "--rows", help="override the array's rows"),  # noqa: UP045
-    cols: Optional[int] = typer.Option(None, "--cols", help="override the array's columns"),  # noqa: UP045
-    dataflow: Optional[str] = typer.Option(None, "--dataflow", help="override: os | ws | is"),  # noqa: UP045
-    sparsity: Optional[str] = typer.Option(None, "--sparsity", help="weights' n:m along K"),  # noqa: UP045
-    dtype: Optional[str] = typer.Option(None, "--dtype", help="int8 | fp8 | fp16 | bf16 | fp32"),  # noqa: UP045
-    compat: Optional[str] = typer.Option(None, "--compat", help="'scalesim': SCALE-Sim v3 timing"),  # noqa: UP045
+    hw: str | None = HW_OPTION,
+    rows: int | None = typer.Option(None, "--rows", help="override the array's rows"),
+    cols: int | None = typer.Option(None, "--cols", help="override the array's columns"),
+    dataflow: str | None = typer.Option(None, "--dataflow", help="override: os | ws | is"),
+    sparsity: str | None = typer.Option(None, "--sparsity", help="weights' n:m along K"),
+    dtype: str | None = typer.Option(None, "--dtype", help="int8 | fp8 | fp16 | bf16 | fp32"),
+    compat: str | None = typer.Option(None, "--compat", help="'scalesim': SCALE-Sim v3 timing"),
     as_json: bool = typer.Option(False, "--json", help="print JSON"),
 ) -> None:
     """Simulate activations M×K times weights K×N on one hardware config."""

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Optional
 
 import typer
 
@@ -14,8 +13,8 @@ from nmsim.io.loaders import trace_to_json
 
 def import_scalesim(
     topology: Path = typer.Argument(..., help="SCALE-Sim conv or GEMM topology CSV"),
-    out: Optional[Path] = typer.Option(None, "--out", help="trace JSON to write (default: stdout)"),  # noqa: UP045
-    name: Optional[str] = typer.Option(None, "--name", help="trace name (default: the file's stem)"),  # noqa: UP045
+    out: Path | None = typer.Option(None, "--out", help="trace JSON to write (default: stdout)"),
+    name: str | None = typer.Option(None, "--name", help="trace name (default: the file's stem)"),
 ) -> None:
     """Convert a SCALE-Sim topology (conv via im2col, or GEMM M,N,K; v3 Sparsity column) to a trace."""
     emit(trace_to_json(read_topology(topology, name)), out)

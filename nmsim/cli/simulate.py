@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Optional
 
 import typer
 from rich.table import Table
@@ -73,14 +72,12 @@ def _totals(report: Report) -> Table:
 
 
 def simulate(
-    trace: Optional[Path] = typer.Argument(
-        None, help="trace JSON/YAML (default: the shipped WMT Transformer)"
-    ),  # noqa: UP045
-    hw: Optional[str] = HW_OPTION,  # noqa: UP045
-    compat: Optional[str] = typer.Option(None, "--compat", help="'scalesim': SCALE-Sim v3 timing"),  # noqa: UP045
+    trace: Path | None = typer.Argument(None, help="trace JSON/YAML (default: the shipped WMT Transformer)"),
+    hw: str | None = HW_OPTION,
+    compat: str | None = typer.Option(None, "--compat", help="'scalesim': SCALE-Sim v3 timing"),
     as_json: bool = typer.Option(False, "--json", help="JSON report"),
     as_csv: bool = typer.Option(False, "--csv", help="per-layer CSV"),
-    out: Optional[Path] = typer.Option(None, "--out", help="write the report to this file (atomic)"),  # noqa: UP045
+    out: Path | None = typer.Option(None, "--out", help="write the report to this file (atomic)"),
 ) -> None:
     """Simulate a trace: per-layer latency, energy and utilization, and totals."""
     if as_json and as_csv:

@@ -33,10 +33,7 @@ def jit_parallel(func: F) -> F:
     return numba.njit(cache=True, nogil=True, parallel=True)(func)  # type: ignore[no-any-return]
 
 
-def prange(*args: int) -> Any:
-    """``numba.prange`` when compiling, ``range`` otherwise."""
-    if DISABLED:
-        return range(*args)
-    import numba
-
-    return numba.prange(*args)
+if DISABLED:
+    prange = range
+else:
+    from numba import prange  # noqa: F401  (re-exported for the kernels)

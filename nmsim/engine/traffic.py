@@ -16,8 +16,12 @@ Tiling follows the fold loop of each dataflow (outer loop first):
   column fold unless they fit; C×N partial sums spill like ws.
 
 A buffer's usable capacity is half its size when double-buffered (one half fills while the other
-serves the array). Stalls: DRAM traffic overlaps compute except the first fold's inputs (prologue)
-and the last fold's outputs (epilogue); the rest stalls by whatever exceeds the compute time.
+serves the array). Stalls: DRAM traffic overlaps compute except two exposed transfers: the first
+stationary tile must be in the array before anything computes (prologue: the R×C weight tile with
+its metadata for ws, the activation tile for is, nothing for os, whose operands both stream), and
+os accumulators drain their last R×C outputs after the last fold (epilogue; ws/is outputs stream
+out during compute, their drain skew is already in the compute cycles). The remaining traffic
+stalls the array by whatever its transfer time exceeds the compute time.
 """
 
 from __future__ import annotations
@@ -50,22 +54,20 @@ def dram_traffic(
     a = m * k * elem_bytes
     w = kc * n * elem_bytes + ceil_div(kc * n * meta_bits, 8)
     o = m * n * elem_bytes
-    w_tile_per_col = ceil_div(kc * min(n, cols) * (8 * elem_bytes + meta_bits), 8)
     if dataflow == WS:
         row_folds, col_folds = ceil_div(kc, rows), ceil_div(n, cols)
         ifmap = a if a <= cap_ifmap else a * col_folds
         spill = 0 if m * min(n, cols) * acc_bytes <= cap_ofmap else 2 * (row_folds - 1) * m * n * acc_bytes
         ofmap = o + spill
         prologue = ceil_div(min(kc, rows) * min(n, cols) * (8 * elem_bytes + meta_bits), 8)
-        prologue += m * min(k, ceil_div(rows * k, kc)) * elem_bytes
-        epilogue = m * min(n, cols) * elem_bytes
+        epilogue = 0
         filt = w
     elif dataflow == OS:
         row_folds = ceil_div(m, rows)
         ifmap = a if min(m, rows) * k * elem_bytes <= cap_ifmap else a * ceil_div(n, cols)
         filt = w if w <= cap_filter else w * row_folds
         ofmap = o
-        prologue = min(m, rows) * k * elem_bytes + w_tile_per_col
+        prologue = 0
         epilogue = min(m, rows) * min(n, cols) * elem_bytes
     else:  # IS
         row_folds, col_folds = ceil_div(kc, rows), ceil_div(m, cols)
@@ -74,8 +76,7 @@ def dram_traffic(
         spill = 0 if min(m, cols) * n * acc_bytes <= cap_ofmap else 2 * (row_folds - 1) * m * n * acc_bytes
         ofmap = o + spill
         prologue = min(k, ceil_div(rows * k, kc)) * min(m, cols) * elem_bytes
-        prologue += ceil_div(min(kc, rows) * n * (8 * elem_bytes + meta_bits), 8)
-        epilogue = min(m, cols) * n * elem_bytes
+        epilogue = 0
     return ifmap, filt, ofmap, prologue, epilogue
 
 

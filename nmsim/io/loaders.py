@@ -45,7 +45,8 @@ def read_document(path: str | os.PathLike[str]) -> Any:
             return json.loads(text)
         return yaml.safe_load(text)
     except (json.JSONDecodeError, yaml.YAMLError) as exc:
-        where = getattr(exc, "lineno", None) or getattr(getattr(exc, "problem_mark", None), "line", None)
+        mark = getattr(exc, "problem_mark", None)
+        where = getattr(exc, "lineno", None) or (mark.line + 1 if mark is not None else None)
         at = f" near line {where}" if where is not None else ""
         raise NmsimInputError("file", f"'{p}' is not valid {p.suffix.lstrip('.') or 'YAML'}{at}") from None
 

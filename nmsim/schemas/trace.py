@@ -155,6 +155,9 @@ class PhaseLayerState(Strict):
     pattern: str = Field("dense", description="binary mask pattern in force ('dense' or 'n:m' ...)")
     decay_factor_start: float = Field(0.0, ge=0, le=1, description="MDGF factor D on pruned weights at start")
     decay_factor_end: float = Field(0.0, ge=0, le=1, description="MDGF factor D at the phase's last step")
+    density: float | None = Field(
+        None, gt=0, le=1, description="fraction of weights kept, for 'unstructured' phases (GMP); None: n/m"
+    )
 
     @field_validator("pattern")
     @classmethod

@@ -50,4 +50,6 @@ def choose_mode(
     if k % k_runs:
         k_runs = 1
     kc = k_runs * compact_k(k // k_runs, best.n, best.m)
+    if kc >= k:  # too short a K to drop anything: the sparse datapath would only add metadata
+        return ModeChoice(None, k, 0)
     return ModeChoice(best, kc, hw.sparse.metadata_bits(best))

@@ -1,0 +1,5 @@
+"""``python -m nmsim`` runs the CLI."""
+
+from nmsim.cli import main
+
+main()

@@ -1,0 +1,122 @@
+"""Shipped hardware configs and traces: sources, scaling, overrides, the default trace's provenance."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import pytest
+import yaml
+
+import nmsim
+from nmsim.engine.energy import scale_factor
+from nmsim.errors import NmsimInputError
+from nmsim.io.atomic import write_text_atomic
+from nmsim.io.loaders import trace_to_json
+from nmsim.io.registry import data_dir, default_trace_path, shipped_hardware
+from nmsim.workloads.zoo import WMT_TRANSFORMER, build
+
+
+def _numbers_without_source(node: object, path: str = "") -> list[str]:
+    """Every numeric leaf in a YAML tree that has neither a sibling `sources` entry nor a `source`."""
+    missing: list[str] = []
+    if isinstance(node, dict):
+        cited = set((node.get("sources") or {}).keys())
+        has_source = "source" in node
+        for key, value in node.items():
+            if key == "sources":
+                continue
+            if isinstance(value, int | float) and not isinstance(value, bool):
+                if key not in cited and not has_source:
+                    missing.append(f"{path}{key}")
+            else:
+                missing += _numbers_without_source(value, f"{path}{key}.")
+    elif isinstance(node, list):
+        for i, value in enumerate(node):
+            missing += _numbers_without_source(value, f"{path}{i}.")
+    return missing
+
+
+@pytest.mark.parametrize("name", sorted(shipped_hardware()))
+def test_every_number_in_a_shipped_config_has_a_source(name: str) -> None:
+    doc = yaml.safe_load(shipped_hardware()[name].read_text())
+    assert _numbers_without_source(doc) == []
+    hw = nmsim.load_hardware(name)
+    assert hw.name == name
+
+
+def test_required_configs_are_shipped(shipped: dict) -> None:
+    assert shipped["tpu_like_dense"].sparse.kind == "none"
+    assert shipped["tpu_like_dense"].array.rows == shipped["tpu_like_dense"].array.cols == 128
+    assert shipped["tpu_like_dense"].array.dataflow == "ws"
+    assert [str(m) for m in shipped["stc_2x4_like"].sparse.mode_set] == ["2:4"]
+    assert {str(m) for m in shipped["vegeta_like"].sparse.mode_set} == {"1:4", "2:4"}
+    assert shipped["s2ta_like"].sparse.kind == "dbb"
+    assert shipped["nvidia_h100_sxm"].array.cores == 132 * 4
+
+
+def test_technology_scaling_factors() -> None:
+    # Stillmaker & Baas at 0.8 V as tabulated in shared/docs/hardware.md §2.3
+    assert scale_factor("logic", 45, 7) == pytest.approx(0.094)
+    assert scale_factor("logic", 45, 16) == pytest.approx(0.174)
+    assert scale_factor("sram", 45, 7) == pytest.approx(math.sqrt(0.094))
+    assert scale_factor("dram", 45, 7) == 1.0
+    assert scale_factor("logic", 7, 7) == 1.0
+    # log-log interpolation stays between its neighbours
+    assert 0.094 < scale_factor("logic", 45, 8) < 0.118
+    with pytest.raises(NmsimInputError):
+        scale_factor("logic", 45, 3)
+
+
+def test_overrides_are_applied_and_cited() -> None:
+    hw = nmsim.load_hardware(
+        "tpu_like_dense", rows=32, dataflow="os", modes="2:4", **{"memory.ifmap.size_kb": 64}
+    )
+    assert (hw.array.rows, hw.array.dataflow) == (32, "os")
+    assert [str(m) for m in hw.sparse.mode_set] == ["2:4"]
+    assert hw.memory.ifmap.size_kb == 64
+    assert hw.array.sources["rows"] == "user override"
+    with pytest.raises(NmsimInputError):
+        nmsim.load_hardware("tpu_like_dense", **{"array.colour": 3})
+
+
+def test_default_trace_is_the_builders_output() -> None:
+    shipped_text = default_trace_path().read_text()
+    assert shipped_text == trace_to_json(build(default_trace_path().name))
+    t = nmsim.load_trace(default_trace_path())
+    ff = [layer for layer in t.layers if layer.role == "ff"]
+    assert len(ff) == 2 * (WMT_TRANSFORMER.enc_layers + WMT_TRANSFORMER.dec_layers) == 24
+    assert {layer.pattern for layer in ff} == {"1:8"}
+    assert {layer.pattern for layer in t.layers if layer.role != "ff"} == {"dense"}
+    # 6 encoder blocks (4 projections + FF) and 6 decoder blocks (8 projections + FF) at 256 tokens
+    enc1 = next(layer for layer in t.layers if layer.name == "enc0.ff1")
+    assert (enc1.m, enc1.k, enc1.n) == (256, 1024, 4096)
+    scores = next(layer for layer in t.layers if layer.name == "dec0.cross.scores")
+    assert (scores.m, scores.k, scores.n, scores.repeat) == (256, 64, 256, 16)
+
+
+def test_atomic_write_keeps_the_old_file_on_failure(tmp_path: Path) -> None:
+    target = tmp_path / "out.txt"
+    write_text_atomic(target, "old")
+
+    class Boom(str):
+        def encode(self, *a: object, **k: object) -> bytes:  # type: ignore[override]
+            raise RuntimeError("disk on fire")
+
+    with pytest.raises(RuntimeError):
+        write_text_atomic(target, Boom("new"))
+    assert target.read_text() == "old"
+    assert [p.name for p in tmp_path.iterdir()] == ["out.txt"]
+
+
+def test_data_dirs_exist() -> None:
+    assert data_dir("hw_configs").is_dir() and data_dir("traces").is_dir()
+
+
+def test_report_dataframe_matches_layers() -> None:
+    r = nmsim.simulate(nmsim.load_trace(default_trace_path()), nmsim.load_hardware("vegeta_like"))
+    df = r.to_dataframe()
+    assert len(df) == len(r.layers)
+    assert int(df["cycles"].sum()) == r.totals.cycles
+    assert df["energy_pj"].sum() == pytest.approx(r.totals.energy_pj)
+    assert r.totals.pe_utilization <= 1
