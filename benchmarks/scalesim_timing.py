@@ -42,6 +42,7 @@ def main():
     import numpy
     from importlib.metadata import version
 
+    load_before = os.getloadavg()
     results = []
     for spec in CASES:
         secs, res = [], None
@@ -76,6 +77,10 @@ def main():
                      "import and config parsing); save_disk_space=True (no traces); "
                      "each repeat in a fresh subprocess; median of repeats",
             config_template=CONFIG_TEMPLATE,
+            loadavg_1_5_15_before=[round(x, 2) for x in load_before],
+            loadavg_1_5_15_after=[round(x, 2) for x in os.getloadavg()],
+            caveat="shared machine: other processes' load inflates these wall times; "
+                   "compare against nmsim timings taken under similar load",
         ),
         repeats=args.repeats,
         results=results,
