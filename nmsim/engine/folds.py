@@ -26,6 +26,8 @@ modes agree.
 
 from __future__ import annotations
 
+import math
+
 from nmsim.engine.jit import jit
 
 OS, WS, IS = 0, 1, 2
@@ -60,16 +62,26 @@ def compute_cycles(
     repeat: int,
     compat: bool,
     mux_extra: int,
-) -> tuple[int, int, int]:
-    """(folds, waves, cycles) for ``repeat`` independent m×k by k×n GEMMs, no memory stalls (cycles)."""
+    tile_folds: int = 1,
+    efficiency: float = 1.0,
+) -> tuple[int, int, int, int]:
+    """(folds, waves, work, fixed) cycles for ``repeat`` m×k by k×n GEMMs, no memory stalls.
+
+    ``k`` counts reduction steps (K′ divided by the MACs a PE does per cycle). ``work`` is the part
+    that scales with the folds — divided by ``efficiency``, the achieved fraction of peak — and
+    ``fixed`` the fill/drain/preload latency; compute cycles = work + fixed. Several arrays take
+    tiles of ``tile_folds`` folds each, in waves (the last one partly idle).
+    """
     sr, sc, t = spatial_dims(dataflow, m, n, k)
     folds = ceil_div(sr, rows) * ceil_div(sc, cols) * repeat
-    waves = ceil_div(folds, cores)
     preload = 0 if dataflow == OS else rows
     skew = rows + cols - 2
     if compat:
-        return folds, waves, waves * (preload + t + skew) - 1
-    return folds, waves, preload + waves * max(t, rows) + skew - 1 + mux_extra
+        waves = ceil_div(folds, cores)
+        return folds, waves, waves * (preload + t + skew) - 1, 0
+    waves = ceil_div(ceil_div(folds, tile_folds), cores)
+    work = math.ceil(waves * tile_folds * max(t, rows) / efficiency)
+    return folds, waves, work, preload + skew - 1 + mux_extra
 
 
 @jit

@@ -2,26 +2,72 @@
 
 Every engine function is compiled once and serves both paths: the per-GEMM API calls the compiled
 kernel with scalars, the batch evaluator loops the same kernel over arrays of configurations.
+
+numba keys a cached function on its own source file only, so a kernel compiled against an older
+``traffic.py`` would be reused after ``traffic.py`` changed. The engine's functions therefore use a
+cache locator whose freshness stamp is the hash of every module in ``nmsim/engine``: changing any of
+them recompiles all of them.
 """
 
 from __future__ import annotations
 
+import hashlib
 import os
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any, TypeVar
 
 F = TypeVar("F", bound=Callable[..., Any])
 
 DISABLED = os.environ.get("NMSIM_NO_JIT", "") not in ("", "0")
+_ENGINE_DIR = Path(__file__).resolve().parent
+
+
+def _engine_stamp() -> str:
+    digest = hashlib.sha256()
+    for path in sorted(_ENGINE_DIR.glob("*.py")):
+        digest.update(path.name.encode())
+        digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
+def _install_engine_locator() -> bool:
+    """Register the engine-wide cache locator with numba; False if numba's internals differ."""
+    try:
+        from numba.core import caching
+    except ImportError:  # pragma: no cover
+        return False
+    base = getattr(caching, "InTreeCacheLocator", None)
+    impl = getattr(caching, "CacheImpl", None)
+    if base is None or impl is None or not hasattr(impl, "_locator_classes"):
+        return False
+    stamp = _engine_stamp()
+
+    class EngineCacheLocator(base):  # type: ignore[misc, valid-type]
+        def get_source_stamp(self) -> str:
+            return stamp
+
+        @classmethod
+        def from_function(cls, py_func: Any, py_file: str) -> Any:
+            if Path(py_file).resolve().parent != _ENGINE_DIR:
+                return None
+            return super().from_function(py_func, py_file)
+
+    if not any(c.__name__ == "EngineCacheLocator" for c in impl._locator_classes):
+        impl._locator_classes = [EngineCacheLocator, *impl._locator_classes]
+    return True
+
+
+_CACHE = not DISABLED and _install_engine_locator()
 
 
 def jit(func: F) -> F:
-    """Compile ``func`` with numba (nopython, cached); identity when ``NMSIM_NO_JIT`` is set."""
+    """Compile ``func`` with numba (nopython; cached when safe); identity when ``NMSIM_NO_JIT`` is set."""
     if DISABLED:
         return func
     import numba
 
-    return numba.njit(cache=True, nogil=True)(func)  # type: ignore[no-any-return]
+    return numba.njit(cache=_CACHE, nogil=True)(func)  # type: ignore[no-any-return]
 
 
 def jit_parallel(func: F) -> F:
@@ -30,7 +76,7 @@ def jit_parallel(func: F) -> F:
         return func
     import numba
 
-    return numba.njit(cache=True, nogil=True, parallel=True)(func)  # type: ignore[no-any-return]
+    return numba.njit(cache=_CACHE, nogil=True, parallel=True)(func)  # type: ignore[no-any-return]
 
 
 if DISABLED:

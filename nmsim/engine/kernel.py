@@ -6,9 +6,11 @@ GEMM) pairs in parallel and returns exactly the same numbers.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
-from nmsim.engine.folds import compute_cycles, mapping_efficiency
+from nmsim.engine.folds import ceil_div, compute_cycles, mapping_efficiency
 from nmsim.engine.jit import jit, jit_parallel, prange
 from nmsim.engine.layout import GEMM_LEN, HW, OUT_FIELDS, OUT_LEN
 from nmsim.engine.traffic import dram_traffic, filter_reuse, sram_accesses, stall_cycles
@@ -22,7 +24,9 @@ _EB, _AB, _CIF, _CF, _COF = (
     HW["cap_filter"],
     HW["cap_ofmap"],
 )
-_BPC, _MUXC = HW["dram_bytes_per_cycle"], HW["mux_extra"]
+_BPC, _MUXC, _KPP = HW["dram_bytes_per_cycle"], HW["mux_extra"], HW["k_per_pe"]
+_EFF, _SEFF, _TILE = HW["efficiency"], HW["sparse_efficiency"], HW["tile_folds"]
+_OVH, _SOVH = HW["overhead_cycles"], HW["sparse_overhead_cycles"]
 _EMAC, _EMUX, _EMETA = HW["e_mac"], HW["e_mux"], HW["e_metadata_bit"]
 _EIR, _EIW, _EFR, _EFW = HW["e_ifmap_read"], HW["e_ifmap_write"], HW["e_filter_read"], HW["e_filter_write"]
 _EOR, _EOW, _EDRAM, _STATIC = HW["e_ofmap_read"], HW["e_ofmap_write"], HW["e_dram"], HW["static_w"]
@@ -51,13 +55,29 @@ def evaluate_gemm(
     mux_on = sparse and not compat
     mux_extra = int(hw[_MUXC]) if mux_on else 0
     meta = 0 if compat else meta_bits
+    k_steps = ceil_div(kc, int(hw[_KPP]))  # a PE may do several MACs per cycle along K
+    eff = 1.0 if compat else hw[_EFF] * (hw[_SEFF] if sparse else 1.0)
+    overhead = 0 if compat else int(hw[_OVH] + (hw[_SOVH] if sparse else 0.0))
 
-    folds, waves, compute = compute_cycles(df, rows, cols, cores, m, n, kc, repeat, compat, mux_extra)
+    folds, waves, work, fixed = compute_cycles(
+        df, rows, cols, cores, m, n, k_steps, repeat, compat, mux_extra, int(hw[_TILE]), eff
+    )
+    fixed += overhead
+    compute = work + fixed
     d_if, d_f, d_of, pro, epi = dram_traffic(
         df, rows, cols, m, n, k, kc, eb, ab, meta, hw[_CIF], hw[_CF], hw[_COF]
     )
     dram = (d_if + d_f + d_of) * repeat
     stall = 0 if compat else stall_cycles(dram, pro, epi, compute, hw[_BPC])
+    memory = math.ceil(dram / hw[_BPC])
+    exposed = math.ceil((min(pro, dram) + epi) / hw[_BPC])
+    # what the GEMM is bound by: fold work, DRAM transfer, or fixed latency (fill, launch, first tile)
+    bound = 0
+    if not compat:
+        if memory > work and memory > fixed + exposed:
+            bound = 1
+        elif fixed + exposed > work:
+            bound = 2
     if_rd, f_rd, of_rd, of_wr = sram_accesses(df, rows, cols, m, n, k, kc, eb, ab)
     issued = float(m) * n * kc * repeat
     cycles = compute + stall
@@ -80,9 +100,13 @@ def evaluate_gemm(
             float(compute),
             float(stall),
             float(cycles),
+            float(work),
+            float(fixed),
+            float(memory),
+            float(bound),
             latency,
             issued,
-            mapping_efficiency(df, rows, cols, m, n, kc),
+            mapping_efficiency(df, rows, cols, m, n, k_steps),
             float(d_if * repeat),
             float(d_f * repeat),
             float(d_of * repeat),
@@ -106,6 +130,10 @@ _RETURN_ORDER = (
     "compute_cycles",
     "stall_cycles",
     "cycles",
+    "work_cycles",
+    "fixed_cycles",
+    "memory_cycles",
+    "bound",
     "latency_s",
     "issued_macs",
     "mapping_efficiency",

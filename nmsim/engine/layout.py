@@ -19,6 +19,12 @@ HW_FIELDS: tuple[str, ...] = (
     "cap_ofmap",
     "dram_bytes_per_cycle",
     "mux_extra",  # cycles
+    "k_per_pe",  # MACs a PE does per cycle along K for this dtype
+    "efficiency",  # achieved fraction of peak, dense
+    "sparse_efficiency",  # extra factor in a sparse mode
+    "tile_folds",  # folds per tile handed to one array
+    "overhead_cycles",  # fixed per-GEMM launch/epilogue cost
+    "sparse_overhead_cycles",  # extra fixed cost of a sparse kernel
     "e_mac",  # pJ per MAC
     "e_mux",  # pJ per operand select
     "e_metadata_bit",  # pJ per metadata bit read
@@ -45,6 +51,10 @@ OUT_FIELDS: tuple[str, ...] = (
     "compute_cycles",
     "stall_cycles",
     "cycles",
+    "work_cycles",
+    "fixed_cycles",
+    "memory_cycles",
+    "bound",
     "latency_s",
     "issued_macs",
     "mapping_efficiency",
@@ -63,6 +73,7 @@ OUT_FIELDS: tuple[str, ...] = (
     "energy_pj",
 )
 OUT = {name: i for i, name in enumerate(OUT_FIELDS)}
+BOUNDS: tuple[str, ...] = ("compute", "memory", "latency")  # codes of the "bound" field
 OUT_LEN = len(OUT_FIELDS)
 ENERGY_PARTS: tuple[str, ...] = tuple(
     f[len("energy_") :] for f in OUT_FIELDS if f.startswith("energy_") and f != "energy_pj"

@@ -63,6 +63,12 @@ def _flatten(hw: HardwareConfig, dt: str) -> np.ndarray:
         "cap_ofmap": _usable(mem.ofmap, mem.double_buffered),
         "dram_bytes_per_cycle": mem.dram_bandwidth_gbps * 1e9 / clock_hz,
         "mux_extra": hw.sparse.mux_extra_cycles,
+        "k_per_pe": arr.k_per_pe.get(dt, 1),  # type: ignore[call-overload]
+        "efficiency": arr.efficiency.get(dt, 1.0),  # type: ignore[call-overload]
+        "sparse_efficiency": hw.sparse.efficiency.get(dt, 1.0),  # type: ignore[call-overload]
+        "tile_folds": arr.tile_folds,
+        "overhead_cycles": arr.launch_overhead_us * 1e-6 * clock_hz,
+        "sparse_overhead_cycles": hw.sparse.extra_overhead_us * 1e-6 * clock_hz,
         "e_mac": scaled(en.mac[dt], "logic"),  # type: ignore[index]
         "e_mux": scaled(en.mux_select, "logic"),
         "e_metadata_bit": scaled(en.metadata_per_bit, "sram"),

@@ -3,17 +3,11 @@
 Operands (bytes): activations ``A = M·K·b`` (ifmap), weights ``W = K′·N·b`` plus metadata
 (filter), output ``O = M·N·b`` (ofmap); partial sums are ``acc`` bytes wide.
 
-Tiling follows the fold loop of each dataflow (outer loop first):
-
-- ws: column folds (N) outer, row folds (K′) inner. Weights are read from DRAM once. Activations are
-  needed once per column fold: read once if they fit the ifmap buffer, else once per column fold.
-  Partial sums for an M×C slice stay in the ofmap buffer across row folds if they fit, else spill
-  (written and read back once per extra row fold).
-- os: row folds (M) outer, column folds (N) inner. An R×K activation tile is reused across column
-  folds (read once if it fits); the weights are re-read per row fold unless they fit the filter buffer.
-  Outputs leave once.
-- is: column folds (M) outer, row folds (K′) inner. Activations are read once; the weights once per
-  column fold unless they fit; C×N partial sums spill like ws.
+DRAM level (all dataflows): the output is blocked into Mb×Nb tiles whose partial sums stay in the
+ofmap buffer; for each tile, K streams through in chunks of one fold's rows, so activations are read
+⌈N/Nb⌉ times and weights ⌈M/Mb⌉ times — once if the operand fits its buffer whole. The block that
+minimises DRAM bytes under the three buffers' capacities is chosen (powers of two and the full dims
+are tried): a small, exhaustive mapper for the outer loops. Outputs leave once.
 
 A buffer's usable capacity is half its size when double-buffered (one half fills while the other
 serves the array). Stalls: DRAM traffic overlaps compute except two exposed transfers: the first
@@ -26,8 +20,27 @@ stalls the array by whatever its transfer time exceeds the compute time.
 
 from __future__ import annotations
 
+import numpy as np
+
 from nmsim.engine.folds import IS, OS, WS, ceil_div
 from nmsim.engine.jit import jit
+
+
+@jit
+def _block_candidates(dim: int) -> np.ndarray:
+    """Block sizes tried for one GEMM dim: powers of two below it, and the dim itself."""
+    count = 1
+    b = 1
+    while b < dim:
+        count += 1
+        b *= 2
+    out = np.empty(count, dtype=np.int64)
+    b = 1
+    for i in range(count - 1):
+        out[i] = b
+        b *= 2
+    out[count - 1] = dim
+    return out
 
 
 @jit
@@ -49,35 +62,45 @@ def dram_traffic(
     """(ifmap, filter, ofmap, prologue, epilogue) DRAM bytes; filter bytes include metadata.
 
     ``k`` is the dense reduction length, ``kc`` the compacted one, ``meta_bits`` per kept weight.
-    Capacities are usable bytes per buffer.
+    Capacities are usable bytes per buffer. The output is blocked into Mb×Nb tiles whose partial sums
+    stay in the ofmap buffer while K streams through in chunks of one fold's rows; the block minimising
+    DRAM traffic is chosen (an operand that fits its buffer whole is read once).
     """
     a = m * k * elem_bytes
     w = kc * n * elem_bytes + ceil_div(kc * n * meta_bits, 8)
     o = m * n * elem_bytes
+    a_fits = a <= cap_ifmap
+    w_fits = w <= cap_filter
+    kb = min(kc, rows)  # compacted K rows per chunk
+    kb_dense = min(k, ceil_div(kb * k, kc))  # activation columns a chunk needs
+    best_a = a * n
+    best_w = w * m
+    best = best_a + best_w
+    if a_fits and w_fits:
+        best_a, best_w = a, w
+    n_blocks = _block_candidates(n)
+    for mb in _block_candidates(m):
+        if (a_fits and w_fits) or (not a_fits and mb * kb_dense * elem_bytes > cap_ifmap):
+            break
+        for nb in n_blocks:
+            if mb * nb * acc_bytes > cap_ofmap:
+                break
+            if not w_fits and ceil_div(kb * nb * (8 * elem_bytes + meta_bits), 8) > cap_filter:
+                break
+            ta = a if a_fits else a * ceil_div(n, nb)
+            tw = w if w_fits else w * ceil_div(m, mb)
+            if ta + tw < best:
+                best, best_a, best_w = ta + tw, ta, tw
     if dataflow == WS:
-        row_folds, col_folds = ceil_div(kc, rows), ceil_div(n, cols)
-        ifmap = a if a <= cap_ifmap else a * col_folds
-        spill = 0 if m * min(n, cols) * acc_bytes <= cap_ofmap else 2 * (row_folds - 1) * m * n * acc_bytes
-        ofmap = o + spill
         prologue = ceil_div(min(kc, rows) * min(n, cols) * (8 * elem_bytes + meta_bits), 8)
         epilogue = 0
-        filt = w
     elif dataflow == OS:
-        row_folds = ceil_div(m, rows)
-        ifmap = a if min(m, rows) * k * elem_bytes <= cap_ifmap else a * ceil_div(n, cols)
-        filt = w if w <= cap_filter else w * row_folds
-        ofmap = o
         prologue = 0
         epilogue = min(m, rows) * min(n, cols) * elem_bytes
     else:  # IS
-        row_folds, col_folds = ceil_div(kc, rows), ceil_div(m, cols)
-        ifmap = a
-        filt = w if w <= cap_filter else w * col_folds
-        spill = 0 if min(m, cols) * n * acc_bytes <= cap_ofmap else 2 * (row_folds - 1) * m * n * acc_bytes
-        ofmap = o + spill
         prologue = min(k, ceil_div(rows * k, kc)) * min(m, cols) * elem_bytes
         epilogue = 0
-    return ifmap, filt, ofmap, prologue, epilogue
+    return best_a, best_w, o, prologue, epilogue
 
 
 @jit

@@ -18,9 +18,12 @@ class Sourced(Strict):
 
     @model_validator(mode="after")
     def _every_number_has_a_source(self) -> Sourced:
-        for name in self.model_fields_set:
+        for name in (f for f in type(self).model_fields if f in self.model_fields_set):
             value = getattr(self, name)
             is_number = isinstance(value, int | float) and not isinstance(value, bool)
+            is_number = is_number or (
+                isinstance(value, dict) and any(isinstance(v, int | float) for v in value.values())
+            )
             if is_number and not self.sources.get(name, "").strip():
                 raise ValueError(f"numeric field '{name}' needs a citation in 'sources.{name}'")
         return self

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 from functools import cached_property
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import Field, PositiveFloat, PositiveInt, field_validator, model_validator
 
@@ -27,6 +27,14 @@ class ArrayConfig(Sourced):
     dataflow: Dataflow
     clock_ghz: PositiveFloat = Field(description="PE clock (GHz)")
     cores: PositiveInt = Field(1, description="arrays on the chip; GEMM tiles spread over them in waves")
+    tile_folds: PositiveInt = Field(1, description="folds in the tile one array takes (a GPU block's tile)")
+    k_per_pe: dict[DType, PositiveInt] = Field(
+        default_factory=dict, description="MACs a PE does per cycle along K, per dtype (default 1)"
+    )
+    efficiency: dict[DType, Annotated[float, Field(gt=0, le=1)]] = Field(
+        default_factory=dict, description="achieved fraction of peak in dense mode, per dtype (default 1)"
+    )
+    launch_overhead_us: float = Field(0.0, ge=0, description="fixed cost per GEMM: launch, epilogue (µs)")
 
 
 class ModeRange(Strict):
@@ -57,6 +65,11 @@ class SparseConfig(Sourced):
         None, description="index bits stored per kept value; default ceil(log2 m) of the mode used"
     )
     mux_extra_cycles: int = Field(0, ge=0, description="pipeline stages the operand-select mux adds (cycles)")
+    efficiency: dict[DType, Annotated[float, Field(gt=0, le=1)]] = Field(
+        default_factory=dict,
+        description="achieved fraction of the ideal sparse speedup, per dtype (default 1)",
+    )
+    extra_overhead_us: float = Field(0.0, ge=0, description="extra fixed cost of a sparse GEMM (µs)")
 
     @field_validator("modes")
     @classmethod

@@ -8,7 +8,7 @@ from typing import Any, Literal
 import numpy as np
 
 from nmsim.engine.kernel import evaluate_gemm
-from nmsim.engine.layout import ENERGY_PARTS, OUT
+from nmsim.engine.layout import BOUNDS, ENERGY_PARTS, OUT
 from nmsim.engine.params import hw_vector
 from nmsim.errors import NmsimInputError
 from nmsim.schemas.hardware import HardwareConfig
@@ -42,6 +42,7 @@ class GemmResult:
     cycles: int
     compute_cycles: int
     stall_cycles: int
+    bound: str
     latency_s: float
     dense_macs: int
     issued_macs: int
@@ -123,6 +124,7 @@ def result_from_vector(
         cycles=cycles,
         compute_cycles=int(vals[OUT["compute_cycles"]]),
         stall_cycles=int(vals[OUT["stall_cycles"]]),
+        bound=BOUNDS[int(vals[OUT["bound"]])],
         latency_s=vals[OUT["latency_s"]],
         dense_macs=dense,
         issued_macs=issued,

@@ -25,6 +25,7 @@ LAYER_COLUMNS: tuple[str, ...] = (
     "cycles",
     "compute_cycles",
     "stall_cycles",
+    "bound",
     "latency_s",
     "dense_macs",
     "issued_macs",

@@ -166,7 +166,7 @@ def test_bad_files_are_one_line_and_leave_no_output(tmp_path: Path) -> None:
     cases = [
         (_bad_yaml(tmp_path, mutate(tiny_doc(), "array.rows", ...)), ("array.rows", "Field required")),
         (_bad_yaml(tmp_path, mutate(tiny_doc(), "array.rows", "many")), ("array.rows",)),
-        (_bad_yaml(tmp_path, mutate(tiny_doc(), "array.sources", {})), ("sources.rows",)),
+        (_bad_yaml(tmp_path, mutate(tiny_doc(), "array.sources", {})), ("sources.rows",)),  # first field
         (_bad_yaml(tmp_path, mutate(tiny_doc(), "array.colour", 3)), ("array.colour", "Extra inputs")),
         (_bad_yaml(tmp_path, "array: [unclosed"), ("not valid",)),
         (str(tmp_path / "missing.yaml"), ("cannot read",)),

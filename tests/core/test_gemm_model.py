@@ -42,11 +42,26 @@ def test_memory_bound_gemm_takes_bytes_over_bandwidth() -> None:
     assert r.cycles == 152
 
 
-def test_activation_reread_when_ifmap_does_not_fit() -> None:
-    # ifmap buffer 1 KiB (512 B usable, double-buffered) < 64*16 B of activations: re-read per column fold
-    hw = tiny_hw(buffers_kb=1.0)
-    r = nmsim.simulate_gemm(64, 12, 16, hw)
-    assert r.dram_ifmap_bytes == 64 * 16 * 3
+def test_blocking_when_no_operand_fits() -> None:
+    """1 KiB buffers (512 B usable), int8: A = 64x32 = 2048 B and W = 32x64 = 2048 B fit neither.
+
+    Output blocks Mb x Nb keep 4-byte partial sums on chip: Mb*Nb*4 <= 512, so Mb*Nb <= 128. DRAM bytes
+    = A*ceil(64/Nb) + W*ceil(64/Mb) = 2048*(64/Nb + 64/Mb), least at Mb*Nb = 128 with Mb, Nb in {8, 16}:
+    2048*(8 + 4) = 24576 B, activations read 4 times and weights 8 (the first optimum in search order).
+    """
+    r = nmsim.simulate_gemm(64, 64, 32, tiny_hw(buffers_kb=1.0))
+    assert r.dram_ifmap_bytes + r.dram_filter_bytes == 2048 * 12
+    assert (r.dram_ifmap_bytes, r.dram_filter_bytes) == (2048 * 4, 2048 * 8)
+    assert r.dram_ofmap_bytes == 64 * 64
+
+
+def test_an_operand_that_fits_is_read_once() -> None:
+    # W = 16x12 = 192 B fits its 512 B buffer: read once. A = 64x16 = 1024 B does not, so it is read
+    # once per output-column block; a block of all 12 columns fits with Mb = 8 rows (8*12*4 = 384 B of
+    # partial sums), so A too is read exactly once.
+    r = nmsim.simulate_gemm(64, 12, 16, tiny_hw(buffers_kb=1.0))
+    assert r.dram_filter_bytes == 16 * 12
+    assert r.dram_ifmap_bytes == 64 * 16
 
 
 def test_sparse_weights_metadata_and_mux() -> None:
