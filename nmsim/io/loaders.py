@@ -72,24 +72,34 @@ def resolve_hardware_path(name_or_path: str | os.PathLike[str]) -> Path:
     raise NmsimInputError("hw", f"unknown config; shipped: {', '.join(shipped)} (or a path to a .yaml)", text)
 
 
-def _set_path(doc: dict[str, Any], dotted: str, value: Any) -> None:
+def _set_path(doc: dict[str, Any], dotted: str, value: Any, source: str) -> None:
+    """Set ``dotted`` in ``doc``; cite ``source`` in the nearest enclosing section's ``sources``.
+
+    Missing maps along the path are created (per-dtype tables such as ``array.efficiency.fp16``);
+    a misspelt field is left for schema validation to reject with its one-line error.
+    """
     parts = dotted.split(".")
     node = doc
-    for part in parts[:-1]:
+    section, cited_key = None, None
+    for i, part in enumerate(parts[:-1]):
+        if "sources" in node:
+            section, cited_key = node, part
         child = node.get(part)
+        if child is None:
+            child = node[part] = {}
         if not isinstance(child, dict):
-            raise NmsimInputError(dotted, "no such section in the hardware config")
+            raise NmsimInputError(dotted, f"'{'.'.join(parts[: i + 1])}' is a value, not a section")
         node = child
-    if parts[-1] not in node and parts[-1] != "modes":
-        known_fields = ", ".join(sorted(k for k in node if k != "sources"))
-        raise NmsimInputError(dotted, f"no such field; this section has: {known_fields}")
     node[parts[-1]] = value
-    if isinstance(node.get("sources"), dict) or isinstance(value, int | float):
-        node.setdefault("sources", {})[parts[-1]] = "user override"
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        if "sources" in node or (section is None and node is not doc):
+            node.setdefault("sources", {})[parts[-1]] = source
+        elif section is not None and cited_key is not None:
+            section.setdefault("sources", {})[cited_key] = source
 
 
-def apply_overrides(doc: dict[str, Any], overrides: dict[str, Any]) -> dict[str, Any]:
-    """Set ``overrides`` (alias or dotted path → value) in a hardware document, citing 'user override'."""
+def apply_overrides(doc: dict[str, Any], overrides: dict[str, Any], source: str = "user override") -> dict[str, Any]:
+    """Set ``overrides`` (alias or dotted path → value) in a hardware document, citing ``source``."""
     for key, value in overrides.items():
         if value is None:
             continue
@@ -104,8 +114,13 @@ def apply_overrides(doc: dict[str, Any], overrides: dict[str, Any]) -> dict[str,
             if sparse["kind"] == "none" and modes:
                 sparse["kind"] = "nm"
             continue
-        _set_path(doc, path, value)
+        _set_path(doc, path, value, source)
     return doc
+
+
+def hardware_from_document(doc: Any, source: str) -> HardwareConfig:
+    """Validate a parsed hardware document (one-line errors naming ``source``)."""
+    return _validate(HardwareConfig, doc, source)
 
 
 def load_hardware(name_or_path: str | os.PathLike[str], **overrides: Any) -> HardwareConfig:

@@ -40,6 +40,11 @@ def test_memory_bound_gemm_takes_bytes_over_bandwidth() -> None:
     # exposed: the first 4x4 weight tile (16 B); the other 136 B overlap the 29 compute cycles.
     assert r.stall_cycles == 16 + (136 - 29)
     assert r.cycles == 152
+    assert r.bound == "memory"  # 152 B / 1 B per cycle > 20 cycles of fold work
+    assert (r.folds, r.waves) == (2, 2)
+    assert r.latency_s == pytest.approx(152e-9)  # 1 GHz
+    assert r.mapping_efficiency == 1.0  # 8x4 weights fill two 4x4 folds exactly
+    assert r.pe_utilization == pytest.approx(320 / (16 * 152))
 
 
 def test_blocking_when_no_operand_fits() -> None:

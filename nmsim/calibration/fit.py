@@ -1,0 +1,158 @@
+"""Fit a hardware config's physical parameters to measured GEMM latencies (least squares in log space).
+
+A parameter is any numeric field of the config, named by its dotted path (``array.clock_ghz``,
+``array.efficiency.fp16``, ``sparse.extra_overhead_us``, ``memory.dram_bandwidth_gbps``) or by a
+load_hardware alias (``clock_ghz``). Residuals are log(predicted / measured) latencies, so every sample
+weighs by its relative error. The optimiser is Levenberg–Marquardt on log(parameter) (positivity for
+free), with forward-difference Jacobians; values are clipped to the schema's bounds.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from nmsim.errors import NmsimInputError
+from nmsim.io.loaders import HW_ALIASES, apply_overrides, hardware_from_document
+from nmsim.schemas.hardware import HardwareConfig
+from nmsim.sim.gemm import simulate_gemm
+
+# Schema upper bounds for fractions (efficiency ≤ 1).
+_UPPER: dict[str, float] = {"efficiency": 1.0}
+
+
+@dataclass(frozen=True)
+class Sample:
+    """One measured GEMM in nmsim's convention (activations m×k · weights k×n), latency in seconds."""
+
+    m: int
+    n: int
+    k: int
+    dtype: str
+    sparsity: str | None
+    seconds: float
+    label: str = ""
+
+
+@dataclass
+class FitResult:
+    """Fitted values, residuals before/after (log ratios) and the fitted config document."""
+
+    params: dict[str, float]
+    initial: dict[str, float]
+    predicted_before: np.ndarray
+    predicted_after: np.ndarray
+    measured: np.ndarray
+    iterations: int
+    document: dict[str, Any] = field(repr=False)
+
+    @property
+    def rms_log_error(self) -> float:
+        r = np.log(self.predicted_after / self.measured)
+        return float(np.sqrt(np.mean(r * r)))
+
+
+def _path(name: str) -> str:
+    return HW_ALIASES.get(name, name)
+
+
+def read_param(doc: dict[str, Any], name: str) -> float | None:
+    """Current value of a dotted-path parameter in a config document (None if unset)."""
+    node: Any = doc
+    for part in _path(name).split("."):
+        if not isinstance(node, dict) or part not in node:
+            return None
+        node = node[part]
+    return float(node) if isinstance(node, int | float) and not isinstance(node, bool) else None
+
+
+def _upper(name: str) -> float:
+    return next((v for k, v in _UPPER.items() if f".{k}." in f".{_path(name)}."), math.inf)
+
+
+def predict(hw: HardwareConfig, samples: list[Sample]) -> np.ndarray:
+    """Predicted latency (s) of every sample on ``hw``."""
+    return np.array(
+        [simulate_gemm(s.m, s.n, s.k, hw, sparsity=s.sparsity, dtype=s.dtype).latency_s for s in samples]
+    )
+
+
+def _config(doc: dict[str, Any], values: dict[str, float], note: str) -> tuple[dict[str, Any], HardwareConfig]:
+    new = apply_overrides(copy.deepcopy(doc), values, source=note)
+    return new, hardware_from_document(new, "calibrated config")
+
+
+def fit(
+    doc: dict[str, Any],
+    samples: list[Sample],
+    params: list[str],
+    defaults: dict[str, float] | None = None,
+    note: str = "fitted by nmsim calibrate",
+    max_iter: int = 60,
+) -> FitResult:
+    """Least-squares fit of ``params`` (dotted paths) of the config document ``doc`` to ``samples``."""
+    if not samples:
+        raise NmsimInputError("measurements", "need at least one measured GEMM")
+    if not params:
+        raise NmsimInputError("fit", "name at least one parameter, e.g. array.clock_ghz")
+    defaults = defaults or {}
+    x0: dict[str, float] = {}
+    for p in params:
+        value = read_param(doc, p)
+        if value is None:
+            value = defaults.get(p, 1.0)
+        if value <= 0:
+            raise NmsimInputError("fit", f"parameter {p} must start positive to be fitted", value)
+        x0[p] = value
+    measured = np.array([s.seconds for s in samples])
+    upper = np.array([_upper(p) for p in params])
+
+    def values_of(theta: np.ndarray) -> dict[str, float]:
+        return {p: float(min(math.exp(t), u)) for p, t, u in zip(params, theta, upper, strict=True)}
+
+    def residuals(theta: np.ndarray) -> np.ndarray:
+        _, hw = _config(doc, values_of(theta), note)
+        return np.log(predict(hw, samples) / measured)
+
+    theta = np.log(np.array([x0[p] for p in params]))
+    r = residuals(theta)
+    before = measured * np.exp(r)
+    cost = float(r @ r)
+    lam, it = 1e-3, 0
+    for it in range(1, max_iter + 1):
+        jac = np.empty((len(r), len(params)))
+        for j in range(len(params)):
+            h = 1e-3 if theta[j] + 1e-3 <= np.log(upper[j]) else -1e-3  # stay inside the bound
+            t = theta.copy()
+            t[j] += h
+            jac[:, j] = (residuals(t) - r) / h
+        a = jac.T @ jac
+        g = jac.T @ r
+        improved = False
+        while lam < 1e8:
+            step = np.linalg.solve(a + lam * np.diag(np.diag(a) + 1e-12), -g)
+            cand = np.minimum(theta + step, np.log(upper))
+            rc = residuals(cand)
+            cc = float(rc @ rc)
+            if cc < cost:
+                gain = cost - cc
+                theta, r, cost, lam, improved = cand, rc, cc, max(lam / 3, 1e-9), True
+                break
+            lam *= 4
+        if not improved or gain < 1e-12 * max(cost, 1e-30):
+            break
+    values = values_of(theta)
+    new_doc, hw = _config(doc, values, note)
+    return FitResult(
+        params=values,
+        initial=x0,
+        predicted_before=before,
+        predicted_after=predict(hw, samples),
+        measured=measured,
+        iterations=it,
+        document=new_doc,
+    )
