@@ -70,6 +70,9 @@ class SparseConfig(Sourced):
         description="achieved fraction of the ideal sparse speedup, per dtype (default 1)",
     )
     extra_overhead_us: float = Field(0.0, ge=0, description="extra fixed cost of a sparse GEMM (µs)")
+    tile_adaptive: bool = Field(
+        False, description="dbb only: each tile runs at the bound of its densest block (time-unrolled)"
+    )
 
     @field_validator("modes")
     @classmethod
@@ -82,6 +85,8 @@ class SparseConfig(Sourced):
             raise ValueError("kind 'none' takes no modes; use kind 'nm' or 'dbb'")
         if self.kind != "none" and not (self.modes or self.mode_ranges):
             raise ValueError(f"kind '{self.kind}' needs at least one entry in modes or mode_ranges")
+        if self.tile_adaptive and self.kind != "dbb":
+            raise ValueError("tile_adaptive applies to kind 'dbb' only")
         return self
 
     @cached_property

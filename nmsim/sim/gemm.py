@@ -12,7 +12,7 @@ from nmsim.engine.layout import BOUNDS, ENERGY_PARTS, OUT
 from nmsim.engine.params import hw_vector
 from nmsim.errors import NmsimInputError
 from nmsim.schemas.hardware import HardwareConfig
-from nmsim.schemas.trace import Layer
+from nmsim.schemas.trace import Layer, MaskStats
 from nmsim.sim.modes import choose_mode
 from nmsim.sparsity import NM, parse_nm
 
@@ -82,8 +82,9 @@ def _result(
     density: float,
     compat: bool,
     k_runs: int = 1,
+    stats: MaskStats | None = None,
 ) -> GemmResult:
-    choice = choose_mode(hw, k, guarantees, compat, k_runs)
+    choice = choose_mode(hw, k, guarantees, compat, k_runs, stats)
     v = evaluate_gemm(hwv, m, n, k, choice.kc, choice.meta_bits, repeat, compat, choice.mode is not None)
     return result_from_vector(name, v, hw, m, n, k, repeat, dtype, pattern, choice.label, choice.kc, density)
 
@@ -210,4 +211,5 @@ def simulate_layer(layer: Layer, hw: HardwareConfig, compat: Compat = None) -> G
         layer_density(layer),
         _compat_flag(compat),
         layer.conv_k_runs,
+        layer.mask_stats,
     )

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -11,7 +13,8 @@ import nmsim
 from nmsim.engine.kernel import evaluate_gemm, evaluate_rows
 from nmsim.engine.layout import GEMM_LEN
 from nmsim.engine.params import hw_vector
-from tests.conftest import tiny_hw
+from nmsim.schemas.hardware import HardwareConfig
+from tests.conftest import tiny_doc, tiny_hw
 
 
 def test_energy_and_traffic_hand_worked() -> None:
@@ -162,3 +165,27 @@ def test_batch_kernel_equals_single_kernel_exactly(shipped: dict) -> None:
         g = gemms[i]
         one = evaluate_gemm(table[index[i]], *(int(x) for x in g[:6]), bool(g[6]), bool(g[7]))
         assert np.array_equal(batch[i], one)
+
+
+def test_dbb_tile_adaptive_load_imbalance() -> None:
+    """Blocks of 8 with 1 nonzero (3/4 of them) or 3 nonzeros (1/4), on a 2x4 array (1 block per tile).
+
+    Each tile runs at its own block's bound from {1, 2, 4} of 8: E[bound] = 3/4*1 + 1/4*4 = 1.75,
+    so K' = 64*1.75/8 = 14, not the 64*(3/4*1 + 1/4*3)/8 = 12 of the mean density, nor 32 at 4:8 for all.
+    """
+    from nmsim.schemas.trace import Layer, MaskStats
+
+    doc = tiny_doc(rows=2, cols=4, modes=["1:8", "2:8", "4:8"])
+    doc["sparse"]["kind"] = "dbb"
+    doc["sparse"]["tile_adaptive"] = True
+    hw = HardwareConfig.model_validate(doc)
+    stats = MaskStats(block=8, histogram=[0, 3, 0, 1, 0, 0, 0, 0, 0])
+    layer = Layer(name="l", m=16, k=64, n=4, pattern="unstructured", mask_stats=stats)
+    r = nmsim.simulate(nmsim.Trace(name="t", layers=[layer]), hw).layers[0]
+    assert r.k_compacted == 14
+    assert r.hw_mode == "dbb~1.75:8"
+    # a bigger tile sees a denser block more often: with 8 blocks per tile nearly every tile runs at 4
+    big = HardwareConfig.model_validate({**doc, "array": {**doc["array"], "rows": 8, "cols": 8}})
+    r_big = nmsim.simulate(nmsim.Trace(name="t", layers=[layer]), big).layers[0]
+    expected = 1 * 0.75**8 + 4 * (1 - 0.75**8)
+    assert r_big.k_compacted == math.ceil(64 * expected / 8)
