@@ -18,7 +18,16 @@ app = typer.Typer(
 )
 
 # Command modules; each defines ``register(app)``.
-_COMMAND_MODULES: tuple[str, ...] = ("gemm", "simulate", "hw", "trace", "import_scalesim", "train")
+_COMMAND_MODULES: tuple[str, ...] = (
+    "gemm",
+    "simulate",
+    "hw",
+    "trace",
+    "import_scalesim",
+    "recipes",
+    "flops",
+    "import_onnx",
+)
 
 
 def _register_all() -> None:
