@@ -81,7 +81,9 @@ def predict(hw: HardwareConfig, samples: list[Sample]) -> np.ndarray:
     )
 
 
-def _config(doc: dict[str, Any], values: dict[str, float], note: str) -> tuple[dict[str, Any], HardwareConfig]:
+def _config(
+    doc: dict[str, Any], values: dict[str, float], note: str
+) -> tuple[dict[str, Any], HardwareConfig]:
     new = apply_overrides(copy.deepcopy(doc), values, source=note)
     return new, hardware_from_document(new, "calibrated config")
 
@@ -145,7 +147,7 @@ def fit(
             lam *= 4
         if not improved or gain < 1e-12 * max(cost, 1e-30):
             break
-    values = values_of(theta)
+    values = {p: float(f"{v:.4g}") for p, v in values_of(theta).items()}  # 4 significant digits
     new_doc, hw = _config(doc, values, note)
     return FitResult(
         params=values,

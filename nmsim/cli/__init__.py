@@ -27,6 +27,7 @@ _COMMAND_MODULES: tuple[str, ...] = (
     "recipes",
     "flops",
     "import_onnx",
+    "calibrate",
 )
 
 

@@ -56,7 +56,7 @@ def evaluate_gemm(
     mux_extra = int(hw[_MUXC]) if mux_on else 0
     meta = 0 if compat else meta_bits
     k_steps = ceil_div(kc, int(hw[_KPP]))  # a PE may do several MACs per cycle along K
-    eff = 1.0 if compat else hw[_EFF] * (hw[_SEFF] if sparse else 1.0)
+    eff = 1.0 if compat else (hw[_SEFF] if sparse else hw[_EFF])
     overhead = 0 if compat else int(hw[_OVH] + (hw[_SOVH] if sparse else 0.0))
 
     folds, waves, work, fixed = compute_cycles(

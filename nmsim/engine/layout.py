@@ -21,7 +21,7 @@ HW_FIELDS: tuple[str, ...] = (
     "mux_extra",  # cycles
     "k_per_pe",  # MACs a PE does per cycle along K for this dtype
     "efficiency",  # achieved fraction of peak, dense
-    "sparse_efficiency",  # extra factor in a sparse mode
+    "sparse_efficiency",  # achieved fraction of peak in a sparse mode
     "tile_folds",  # folds per tile handed to one array
     "overhead_cycles",  # fixed per-GEMM launch/epilogue cost
     "sparse_overhead_cycles",  # extra fixed cost of a sparse kernel

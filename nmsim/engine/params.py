@@ -65,7 +65,7 @@ def _flatten(hw: HardwareConfig, dt: str) -> np.ndarray:
         "mux_extra": hw.sparse.mux_extra_cycles,
         "k_per_pe": arr.k_per_pe.get(dt, 1),  # type: ignore[call-overload]
         "efficiency": arr.efficiency.get(dt, 1.0),  # type: ignore[call-overload]
-        "sparse_efficiency": hw.sparse.efficiency.get(dt, 1.0),  # type: ignore[call-overload]
+        "sparse_efficiency": hw.sparse.efficiency.get(dt, arr.efficiency.get(dt, 1.0)),  # type: ignore[call-overload]
         "tile_folds": arr.tile_folds,
         "overhead_cycles": arr.launch_overhead_us * 1e-6 * clock_hz,
         "sparse_overhead_cycles": hw.sparse.extra_overhead_us * 1e-6 * clock_hz,

@@ -33,16 +33,25 @@ def _synthetic() -> list[Sample]:
         for sp in (None, "2:4")
     ]
     # small shapes make the launch overhead identifiable
-    samples += [Sample(256, 512, 512, "fp16", None, 0.0, "small"), Sample(512, 256, 256, "int8", "2:4", 0.0, "tiny")]
+    samples += [
+        Sample(256, 512, 512, "fp16", None, 0.0, "small"),
+        Sample(512, 256, 256, "int8", "2:4", 0.0, "tiny"),
+    ]
     seconds = predict(hw, samples)
-    return [Sample(s.m, s.n, s.k, s.dtype, s.sparsity, float(t), s.label) for s, t in zip(samples, seconds, strict=True)]
+    return [
+        Sample(s.m, s.n, s.k, s.dtype, s.sparsity, float(t), s.label)
+        for s, t in zip(samples, seconds, strict=True)
+    ]
 
 
 def test_fit_recovers_known_parameters() -> None:
     samples = _synthetic()
     start = _h100_doc()
-    assert read_param(start, "array.clock_ghz") == pytest.approx(1.83)  # starts far from the truth
-    result = fit(start, samples, list(TRUTH), defaults={"array.efficiency.int8": 1.0, "sparse.efficiency.fp16": 1.0})
+    # start far from the truth
+    start = apply_overrides(
+        start, {"array.clock_ghz": 1.83, "array.efficiency.int8": 1.0, "sparse.efficiency.fp16": 1.0}
+    )
+    result = fit(start, samples, list(TRUTH))
     for name, value in TRUTH.items():
         assert result.params[name] == pytest.approx(value, rel=0.02), name
     assert result.rms_log_error < 0.005

@@ -137,13 +137,18 @@ def test_invariants(m, n, k, repeat, name, pattern, compat, dataflow) -> None:
     assert r.useful_macs <= r.issued_macs + 1e-9
     assert r.cycles == r.compute_cycles + r.stall_cycles
     assert r.energy_pj == pytest.approx(sum(r.energy_breakdown_pj.values()))
-    # a supported sparse mode never costs more compute than dense (beyond the mux's own pipeline stage)
+    # a supported sparse mode never costs more compute than dense (beyond the mux's own pipeline stage),
+    # unless the config says its sparse kernels reach a lower fraction of peak (calibrated H100: then
+    # small sparse GEMMs are slower, as measured)
     mux = 0 if compat else hw.sparse.mux_extra_cycles
-    if r.hw_mode != "dense":
-        assert r.compute_cycles <= d.compute_cycles + mux
-        assert r.dram_bytes <= d.dram_bytes
-    else:
+    dt = hw.default_dtype
+    slower_sparse = hw.sparse.efficiency.get(dt, 1.0) < hw.array.efficiency.get(dt, 1.0)
+    if r.hw_mode == "dense":
         assert r.cycles == d.cycles
+    else:
+        assert r.dram_bytes <= d.dram_bytes
+        if compat or not slower_sparse:
+            assert r.compute_cycles <= d.compute_cycles + mux
     if compat:
         assert r.stall_cycles == 0
 

@@ -1,0 +1,1 @@
+"""Calibrating hardware configs against measured latencies: the measurement format and the fit."""
