@@ -124,8 +124,9 @@ def fit(
     r = residuals(theta)
     before = measured * np.exp(r)
     cost = float(r @ r)
-    lam, it = 1e-3, 0
-    for it in range(1, max_iter + 1):
+    lam, iterations = 1e-3, 0
+    while iterations < max_iter:
+        iterations += 1
         jac = np.empty((len(r), len(params)))
         for j in range(len(params)):
             h = 1e-3 if theta[j] + 1e-3 <= np.log(upper[j]) else -1e-3  # stay inside the bound
@@ -155,6 +156,6 @@ def fit(
         predicted_before=before,
         predicted_after=predict(hw, samples),
         measured=measured,
-        iterations=it,
+        iterations=iterations,
         document=new_doc,
     )

@@ -6,7 +6,7 @@ import copy
 
 import pytest
 
-from nmsim.calibration.fit import Sample, fit, predict, read_param
+from nmsim.calibration.fit import Sample, fit, predict
 from nmsim.errors import NmsimInputError
 from nmsim.io.loaders import apply_overrides, hardware_from_document, read_document, resolve_hardware_path
 
