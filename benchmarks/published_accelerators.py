@@ -19,10 +19,20 @@ WORKLOADS = {"bert_ff1": (512, 768, 3072), "bert_ff2": (512, 3072, 768), "gpt_ff
 
 # Paper figures (shared/docs/hardware.md §1.1–1.3): speedup of the sparse mode over the same engine's dense.
 PUBLISHED = [
-    ("vegeta_like", "2:4", 2.20 / 1.09, "VEGETA (HPCA'23): 2.20x at 2:4 over RASA-SM, dense mode 1.09x → 2.02x own-dense"),
+    (
+        "vegeta_like",
+        "2:4",
+        2.20 / 1.09,
+        "VEGETA (HPCA'23): 2.20x at 2:4 over RASA-SM, dense mode 1.09x → 2.02x own-dense",
+    ),
     ("vegeta_like", "1:4", 3.74 / 1.09, "VEGETA: 3.74x at 1:4 → 3.43x own-dense (86% of the ideal 4x)"),
     ("stc_2x4_like", "2:4", 2.0, "NVIDIA A100/H100: 2x peak math at 2:4 (whitepapers)"),
-    ("s2ta_like", "4:8", 2.0, "S2TA (HPCA'22): >2x speedup and energy with weight+activation DBB; weight DBB 4/8 alone bounds it at 2x"),
+    (
+        "s2ta_like",
+        "4:8",
+        2.0,
+        "S2TA (HPCA'22): >2x speedup and energy with weight+activation DBB; weight DBB 4/8 alone bounds it at 2x",
+    ),
 ]
 
 
@@ -49,8 +59,12 @@ def main() -> None:
                     "paper_note": note,
                 }
             )
-    write_text_atomic(Path(__file__).parent / "results" / "published_accelerators.json", json.dumps(rows, indent=1) + "\n")
-    print("| hardware | pattern | workload | paper speedup | nmsim speedup | energy sparse/dense | pJ per dense MAC (dense → sparse) | bound |")
+    write_text_atomic(
+        Path(__file__).parent / "results" / "published_accelerators.json", json.dumps(rows, indent=1) + "\n"
+    )
+    print(
+        "| hardware | pattern | workload | paper speedup | nmsim speedup | energy sparse/dense | pJ per dense MAC (dense → sparse) | bound |"
+    )
     print("|---|---|---|---|---|---|---|---|")
     for r in rows:
         print(
