@@ -53,11 +53,15 @@ def show(path: Path = typer.Argument(..., help="trace file")) -> None:
     c.print(table)
     if t.training:
         tr = t.training
-        ph = Table(title=f"training: {tr.recipe} → {tr.target}, {tr.total_steps} steps", title_justify="left")
+        shown = tr.sparsified_layers[0] if tr.sparsified_layers else None
+        title = f"training: {tr.recipe} → {tr.target}, {tr.total_steps} steps"
+        if shown:
+            title += f" (state of {shown}, one of {len(tr.sparsified_layers)} sparsified layers)"
+        ph = Table(title=title, title_justify="left")
         for col in ("phase", "kind", "steps", "pattern", "decay factor", "grad"):
             ph.add_column(col)
         for p in tr.phases:
-            d = p.default
+            d = p.state(shown) if shown else p.default
             ph.add_row(
                 p.name,
                 p.kind,
