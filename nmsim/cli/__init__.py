@@ -27,6 +27,9 @@ _COMMAND_MODULES: tuple[str, ...] = (
     "recipes",
     "flops",
     "import_onnx",
+    "sweep",
+    "frontier",
+    "plot",
     "calibrate",
 )
 

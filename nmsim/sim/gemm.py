@@ -12,8 +12,8 @@ from nmsim.engine.layout import BOUNDS, ENERGY_PARTS, OUT
 from nmsim.engine.params import hw_vector
 from nmsim.errors import NmsimInputError
 from nmsim.schemas.hardware import HardwareConfig
-from nmsim.schemas.trace import Layer, MaskStats
-from nmsim.sim.modes import choose_mode
+from nmsim.schemas.trace import Layer
+from nmsim.sim.modes import ModeChoice, choose_mode
 from nmsim.sparsity import NM, parse_nm
 
 Compat = Literal["scalesim"] | None
@@ -78,13 +78,10 @@ def _result(
     repeat: int,
     dtype: str,
     pattern: str,
-    guarantees: tuple[NM, ...],
+    choice: ModeChoice,
     density: float,
     compat: bool,
-    k_runs: int = 1,
-    stats: MaskStats | None = None,
 ) -> GemmResult:
-    choice = choose_mode(hw, k, guarantees, compat, k_runs, stats)
     v = evaluate_gemm(hwv, m, n, k, choice.kc, choice.meta_bits, repeat, compat, choice.mode is not None)
     return result_from_vector(name, v, hw, m, n, k, repeat, dtype, pattern, choice.label, choice.kc, density)
 
@@ -171,7 +168,9 @@ def simulate_gemm(
     guarantees = (nm,) if nm else ()
     density = nm.density if nm else 1.0
     label = str(nm) if nm else "dense"
-    return _result(name, hwv, hw, m, n, k, repeat, dt, label, guarantees, density, _compat_flag(compat))
+    flag = _compat_flag(compat)
+    choice = choose_mode(hw, k, guarantees, flag)
+    return _result(name, hwv, hw, m, n, k, repeat, dt, label, choice, density, flag)
 
 
 def layer_guarantees(layer: Layer) -> tuple[NM, ...]:
@@ -193,10 +192,17 @@ def layer_density(layer: Layer) -> float:
     return layer.nm.density if layer.nm else 1.0
 
 
+def layer_mode(layer: Layer, hw: HardwareConfig, compat: bool) -> ModeChoice:
+    """The hardware mode ``layer`` runs in on ``hw`` (the one call every path makes)."""
+    assert layer.k
+    return choose_mode(hw, layer.k, layer_guarantees(layer), compat, layer.conv_k_runs, layer.mask_stats)
+
+
 def simulate_layer(layer: Layer, hw: HardwareConfig, compat: Compat = None) -> GemmResult:
     """Simulate one trace layer on ``hw``."""
     dt = layer.dtype or hw.default_dtype
     assert layer.m and layer.n and layer.k
+    flag = _compat_flag(compat)
     return _result(
         layer.name,
         hw_vector(hw, layer.dtype),
@@ -207,9 +213,7 @@ def simulate_layer(layer: Layer, hw: HardwareConfig, compat: Compat = None) -> G
         layer.repeat,
         dt,
         layer.pattern,
-        layer_guarantees(layer),
+        layer_mode(layer, hw, flag),
         layer_density(layer),
-        _compat_flag(compat),
-        layer.conv_k_runs,
-        layer.mask_stats,
+        flag,
     )

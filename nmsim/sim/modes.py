@@ -99,3 +99,15 @@ def choose_mode(
     if kc >= k:  # too short a K to drop anything: the sparse datapath would only add metadata
         return ModeChoice(None, k, 0)
     return ModeChoice(best, kc, hw.sparse.metadata_bits(best))
+
+
+def mode_key(hw: HardwareConfig) -> str:
+    """Everything :func:`choose_mode` reads of ``hw``: configs with equal keys choose equal modes.
+
+    The sparse section, plus the array's rows×cols when tile-adaptive density-bound blocks size their
+    tiles by it. Keep in step with :func:`choose_mode` and :func:`_tile_adaptive`.
+    """
+    key = hw.sparse.model_dump_json()
+    if hw.sparse.tile_adaptive:
+        key += f"|{hw.array.rows}x{hw.array.cols}"
+    return key

@@ -1,0 +1,249 @@
+"""Accuracy-vs-efficiency points: one per recipe and N:M target (per hardware config), and their frontier.
+
+From trained traces (:func:`trace_points`: each trace simulated on each config; seeds of the same
+recipe and target averaged, their spread kept) or from a sweep's results (:func:`sweep_points`).
+"""
+
+from __future__ import annotations
+
+import importlib
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+from typing import Any
+
+import numpy as np
+
+from nmsim.errors import NmsimInputError
+from nmsim.explore.pareto import pareto_mask
+from nmsim.explore.variants import recipe_label, target_label
+from nmsim.schemas.hardware import HardwareConfig
+from nmsim.schemas.trace import Trace
+from nmsim.sim.simulate import simulate
+
+
+@dataclass(frozen=True)
+class Axis:
+    """A plotted quantity: ``key`` as given, axis ``title``, base ``unit`` and direction."""
+
+    key: str
+    title: str
+    unit: str
+    minimize: bool
+
+
+X_AXES: dict[str, Axis] = {
+    "latency": Axis("latency", "inference latency", "s", True),
+    "energy": Axis("energy", "inference energy", "J", True),
+    "edp": Axis("edp", "energy-delay product", "J·s", True),
+    "training-energy": Axis("training-energy", "training-run energy", "J", True),
+}
+MAXIMIZED = frozenset({"accuracy", "pe_utilization", "effective_macs_per_cycle", "bleu", "token_accuracy"})
+
+
+@dataclass(frozen=True)
+class FrontierPoint:
+    """One point: ``x`` in the axis' base unit (s, J, J·s); ``y`` the mean over ``n`` traces (seeds),
+    ``y_lo``/``y_hi`` their range; ``group`` is the panel (hardware config)."""
+
+    label: str
+    recipe: str
+    target: str
+    group: str
+    x: float
+    y: float
+    y_lo: float
+    y_hi: float
+    n: int
+    on_front: bool = False
+
+
+def x_axis(name: str) -> Axis:
+    """The x quantity named ``name`` (latency, energy, edp, training-energy)."""
+    axis = X_AXES.get(name)
+    if axis is None:
+        raise NmsimInputError("--x", "one of " + ", ".join(X_AXES), name)
+    return axis
+
+
+def y_axis(name: str) -> Axis:
+    """The y quantity: ``accuracy`` (the trace's metric) or another metric / results column."""
+    title = "accuracy" if name == "accuracy" else name.replace("_", " ")
+    return Axis(name, title, "", name not in MAXIMIZED)
+
+
+def training_energy_fn() -> Callable[[Trace, HardwareConfig], float]:
+    """The training-run energy (pJ) of a trace's recorded schedule, from the training-cost model."""
+    try:
+        mod = importlib.import_module("nmsim.cost.training")
+        cost = mod.training_cost
+    except (ImportError, AttributeError):
+        raise NmsimInputError(
+            "--x", "training-energy needs the training-cost model (nmsim.cost), which this install lacks"
+        ) from None
+    return lambda trace, hw: float(cost(trace, hw).total.energy_pj)
+
+
+def x_value(axis: Axis, trace: Trace, hw: HardwareConfig) -> float:
+    """``trace``'s x on ``hw`` in the axis' base unit (s, J, J·s)."""
+    if axis.key == "training-energy":
+        return training_energy_fn()(trace, hw) * 1e-12
+    tot = simulate(trace, hw).totals
+    if axis.key == "latency":
+        return tot.latency_s
+    if axis.key == "energy":
+        return tot.energy_pj * 1e-12
+    return tot.energy_pj * 1e-12 * tot.latency_s
+
+
+def y_value(name: str, trace: Trace) -> float | None:
+    """``trace``'s y: ``metrics.accuracy``, or ``metrics.extra[name]``; None when it has none."""
+    if trace.metrics is None:
+        return None
+    if name == "accuracy":
+        return trace.metrics.accuracy
+    return trace.metrics.extra.get(name)
+
+
+def point_label(recipe: str, target: str) -> str:
+    """'mdgf-linear 2:4'; 'dense' for the dense baseline."""
+    if not recipe:
+        return target or "trace"
+    if target in ("", "dense") or recipe == target:
+        return recipe
+    return f"{recipe} {target}"
+
+
+def trace_points(
+    traces: Sequence[Trace], hws: Sequence[HardwareConfig], x: str = "latency", y: str = "accuracy"
+) -> list[FrontierPoint]:
+    """One point per (hardware config, recipe, target); traces without a ``y`` value are skipped.
+
+    Raises :class:`NmsimInputError` when no trace has a ``y`` value.
+    """
+    ax = x_axis(x)
+    usable = [(t, y_value(y, t)) for t in traces]
+    usable = [(t, v) for t, v in usable if v is not None]
+    if not usable:
+        raise NmsimInputError("traces", f"none records '{y}' (metrics.accuracy or metrics.extra)")
+    if ax.key == "training-energy":
+        training_energy_fn()  # a clear error before any work
+    points: list[FrontierPoint] = []
+    for hw in hws:
+        groups: dict[tuple[str, str], list[tuple[float, float]]] = {}
+        for trace, yv in usable:
+            key = (recipe_label(trace), target_label(trace))
+            groups.setdefault(key, []).append((x_value(ax, trace, hw), float(yv)))
+        for (recipe, target), vals in groups.items():
+            xs = [v[0] for v in vals]
+            ys = [v[1] for v in vals]
+            points.append(
+                FrontierPoint(
+                    point_label(recipe, target),
+                    recipe,
+                    target,
+                    hw.name,
+                    float(np.mean(xs)),
+                    float(np.mean(ys)),
+                    min(ys),
+                    max(ys),
+                    len(vals),
+                )
+            )
+    return mark_front(points, minimize_x=ax.minimize, maximize_y=not y_axis(y).minimize)
+
+
+_SWEEP_X = {"latency": "latency_s", "energy": "energy_pj", "edp": None}
+_NOT_SWEPT = {"point", "trace_file", "accuracy"}
+
+
+def sweep_points(df: Any, x: str = "latency", y: str = "accuracy", group: str = "hw") -> list[FrontierPoint]:
+    """One point per distinct setting in a sweep's results table (``nmsim sweep`` output).
+
+    Rows differing only by trace file (seeds) are averaged. Labels name the recipe and target (or
+    the trace), the N:M pattern imposed, and the swept hardware values. ``group`` splits panels
+    ('hw', another column, or '' for one panel).
+    """
+    from nmsim.explore.batch import METRIC_COLUMNS
+
+    ax = x_axis(x)
+    if ax.key not in _SWEEP_X:
+        raise NmsimInputError(
+            "--x", "with --sweep: latency, energy or edp (results hold no training cost)", x
+        )
+    if y not in df.columns:
+        numeric = [c for c in df.columns if c in (*METRIC_COLUMNS, "accuracy")]
+        raise NmsimInputError("--y", "a column of the results: " + ", ".join(numeric), y)
+    if group and group not in df.columns:
+        raise NmsimInputError("--group", "a column of the results (or '' for one panel)", group)
+    df = df.copy()
+    if df[y].isna().all():
+        raise NmsimInputError(
+            "--y", f"no point in the results has '{y}' (accuracy needs trained traces run as recorded)", y
+        )
+    df = df[df[y].notna()]
+    if ax.key == "edp":
+        df["_x"] = df["energy_pj"] * 1e-12 * df["latency_s"]
+    else:
+        col = _SWEEP_X[ax.key]
+        df["_x"] = df[col] * (1e-12 if col == "energy_pj" else 1.0)
+    label_cols = [
+        c
+        for c in df.columns
+        if c not in _NOT_SWEPT and c not in METRIC_COLUMNS and c not in ("_x", y, "trace")
+    ]
+    for c in label_cols:
+        df[c] = df[c].fillna("").astype(str)
+    swept = [c for c in label_cols if c not in ("recipe", "target", "nm", "hw") and df[c].nunique() > 1]
+    has_recipe = "recipe" in df.columns and (df["recipe"] != "").any()
+    keys = [*label_cols] if has_recipe else ["trace", *label_cols]
+    points: list[FrontierPoint] = []
+    for vals, sub in df.groupby(keys, sort=False, dropna=False):
+        row = dict(zip(keys, vals if isinstance(vals, tuple) else (vals,), strict=True))
+        recipe = str(row.get("recipe", "")) if has_recipe else str(row.get("trace", ""))
+        target = str(row.get("target", ""))
+        parts = [point_label(recipe, target)] if has_recipe or df["trace"].nunique() > 1 else []
+        if row.get("nm", "recorded") not in ("recorded", ""):
+            parts.append(f"as {row['nm']}")
+        if group != "hw" and df["hw"].nunique() > 1:
+            parts.append(str(row["hw"]))
+        parts += [f"{c}={row[c]}" for c in swept if c != group]
+        ys = sub[y].astype(float).tolist()
+        points.append(
+            FrontierPoint(
+                " ".join(parts) or "point",
+                recipe,
+                target,
+                str(row[group]) if group else "",
+                float(sub["_x"].mean()),
+                float(np.mean(ys)),
+                min(ys),
+                max(ys),
+                len(ys),
+            )
+        )
+    return mark_front(points, minimize_x=ax.minimize, maximize_y=not y_axis(y).minimize)
+
+
+def mark_front(
+    points: list[FrontierPoint], minimize_x: bool = True, maximize_y: bool = True
+) -> list[FrontierPoint]:
+    """``points`` with ``on_front`` set, the frontier taken within each group."""
+    out = list(points)
+    for g in dict.fromkeys(p.group for p in points):
+        idx = [i for i, p in enumerate(points) if p.group == g]
+        mask = pareto_mask([points[i].x for i in idx], [points[i].y for i in idx], minimize_x, maximize_y)
+        for i, on in zip(idx, mask.tolist(), strict=True):
+            out[i] = replace(points[i], on_front=bool(on))
+    return out
+
+
+def points_table(points: Sequence[FrontierPoint]) -> Any:
+    """The points as a DataFrame (for notebooks and ``--csv``)."""
+    import pandas as pd
+
+    return pd.DataFrame([p.__dict__ for p in points])
+
+
+def finite(points: Sequence[FrontierPoint]) -> list[FrontierPoint]:
+    return [p for p in points if math.isfinite(p.x) and math.isfinite(p.y)]
