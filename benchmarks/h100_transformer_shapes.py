@@ -39,14 +39,18 @@ def main() -> None:
                         "bound_sparse": sparse.bound,
                     }
                 )
-    write_text_atomic(Path(__file__).parent / "results" / "h100_transformer_shapes.json", json.dumps(rows, indent=1) + "\n")
+    write_text_atomic(
+        Path(__file__).parent / "results" / "h100_transformer_shapes.json", json.dumps(rows, indent=1) + "\n"
+    )
     print("| d_model/ffn | layer (K×N) | " + " | ".join(f"{t} tok" for t in TOKENS) + " |")
     print("|---|---|" + "---|" * len(TOKENS))
     for d, ffn in MODELS:
         for layer in ("proj", "ff1", "ff2"):
             sel = [r for r in rows if r["model"] == f"{d}/{ffn}" and r["layer"] == layer]
             kn = f"{sel[0]['k']}×{sel[0]['n']}"
-            cells = " | ".join(f"{r['speedup']:.2f}× ({r['dense_us']:.0f} µs, {r['bound_dense'][0]})" for r in sel)
+            cells = " | ".join(
+                f"{r['speedup']:.2f}× ({r['dense_us']:.0f} µs, {r['bound_dense'][0]})" for r in sel
+            )
             print(f"| {d}/{ffn} | {layer} ({kn}) | {cells} |")
 
 

@@ -88,12 +88,13 @@ LAYOUT_TEXT = "Layer,\n"
 
 # Equivalent CLI (NB: in scalesim 3.0.0 the CLI's "-s N" flag is ignored and
 # traces are always written, so this script uses the Python API instead):
-CLI_EQUIVALENT = ("python -m scalesim.scale -c cfg.cfg -t topo.csv -l layout.csv "
-                  "-p OUTDIR -i gemm")
-API_CALL = ("scalesim.scale_sim.scalesim(save_disk_space=True, verbose=False, "
-            "config='cfg.cfg', topology='topo.csv', layout='layout.csv', "
-            "input_type_gemm=True).run_scale(top_path=OUTDIR); "
-            "numbers read from OUTDIR/ref/COMPUTE_REPORT.csv")
+CLI_EQUIVALENT = "python -m scalesim.scale -c cfg.cfg -t topo.csv -l layout.csv -p OUTDIR -i gemm"
+API_CALL = (
+    "scalesim.scale_sim.scalesim(save_disk_space=True, verbose=False, "
+    "config='cfg.cfg', topology='topo.csv', layout='layout.csv', "
+    "input_type_gemm=True).run_scale(top_path=OUTDIR); "
+    "numbers read from OUTDIR/ref/COMPUTE_REPORT.csv"
+)
 
 RUN_TIMEOUT_S = 120  # hard wall-clock cap per SCALE-Sim run
 
@@ -107,13 +108,11 @@ def build_grid():
     for rows, cols in [(4, 4), (8, 8), (8, 4)]:
         for df in ("os", "ws", "is"):
             for m, n, k in small_gemms:
-                grid.append(dict(dataflow=df, rows=rows, cols=cols, m=m, n=n, k=k,
-                                 sparsity="dense"))
+                grid.append(dict(dataflow=df, rows=rows, cols=cols, m=m, n=n, k=k, sparsity="dense"))
     for rows, cols in [(32, 32), (128, 128)]:
         for df in ("os", "ws", "is"):
             for m, n, k in [(256, 256, 1024), (512, 1024, 768)]:
-                grid.append(dict(dataflow=df, rows=rows, cols=cols, m=m, n=n, k=k,
-                                 sparsity="dense"))
+                grid.append(dict(dataflow=df, rows=rows, cols=cols, m=m, n=n, k=k, sparsity="dense"))
     # Layer-wise N:M sparsity (weights), non-optimized mapping.
     for sp in ("2:4", "1:4", "1:8"):
         grid.append(dict(dataflow="ws", rows=32, cols=32, m=256, n=256, k=1024, sparsity=sp))
@@ -166,8 +165,9 @@ def closed_form_cycles(dataflow, rows, cols, m, n, k, sparsity="dense"):
 # ---------------------------------------------------------------------------
 def worker(spec_json):
     spec = json.loads(spec_json)
-    import io
     import contextlib
+    import io
+
     from scalesim.scale_sim import scalesim
 
     with tempfile.TemporaryDirectory(prefix="scalesim_ref_") as tmp:
@@ -176,19 +176,33 @@ def worker(spec_json):
         layout = os.path.join(tmp, "layout.csv")
         sparse = spec["sparsity"] != "dense"
         with open(cfg, "w") as f:
-            f.write(CONFIG_TEMPLATE.format(rows=spec["rows"], cols=spec["cols"],
-                                           dataflow=spec["dataflow"],
-                                           sparsity_support="true" if sparse else "false"))
+            f.write(
+                CONFIG_TEMPLATE.format(
+                    rows=spec["rows"],
+                    cols=spec["cols"],
+                    dataflow=spec["dataflow"],
+                    sparsity_support="true" if sparse else "false",
+                )
+            )
         with open(topo, "w") as f:
-            f.write(TOPOLOGY_TEMPLATE.format(m=spec["m"], n=spec["n"], k=spec["k"],
-                                             ratio="1:1" if not sparse else spec["sparsity"]))
+            f.write(
+                TOPOLOGY_TEMPLATE.format(
+                    m=spec["m"], n=spec["n"], k=spec["k"], ratio="1:1" if not sparse else spec["sparsity"]
+                )
+            )
         with open(layout, "w") as f:
             f.write(LAYOUT_TEXT)
         outdir = os.path.join(tmp, "out")
         captured = io.StringIO()
         with contextlib.redirect_stdout(captured):
-            s = scalesim(save_disk_space=True, verbose=False, config=cfg, topology=topo,
-                         layout=layout, input_type_gemm=True)
+            s = scalesim(
+                save_disk_space=True,
+                verbose=False,
+                config=cfg,
+                topology=topo,
+                layout=layout,
+                input_type_gemm=True,
+            )
             t0 = time.perf_counter()
             s.run_scale(top_path=outdir)
             seconds = time.perf_counter() - t0
@@ -222,7 +236,7 @@ def run_in_subprocess(spec, timeout=RUN_TIMEOUT_S):
         return None, f"skipped: exceeded {timeout} s wall-clock"
     for line in p.stdout.splitlines():
         if line.startswith("RESULT "):
-            return json.loads(line[len("RESULT "):]), None
+            return json.loads(line[len("RESULT ") :]), None
     err = (p.stderr or p.stdout).strip().splitlines()
     tail = " | ".join(err[-3:]) if err else f"exit code {p.returncode}"
     return None, f"failed (exit {p.returncode}): {tail}"
@@ -230,9 +244,12 @@ def run_in_subprocess(spec, timeout=RUN_TIMEOUT_S):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--out", default=os.path.join(os.path.dirname(os.path.abspath(__file__)),
-                                                  "..", "tests", "data",
-                                                  "scalesim_reference.json"))
+    ap.add_argument(
+        "--out",
+        default=os.path.join(
+            os.path.dirname(os.path.abspath(__file__)), "..", "tests", "data", "scalesim_reference.json"
+        ),
+    )
     ap.add_argument("--worker", help=argparse.SUPPRESS)
     ap.add_argument("--timeout", type=int, default=RUN_TIMEOUT_S)
     args = ap.parse_args()
@@ -240,8 +257,9 @@ def main():
         worker(args.worker)
         return
 
-    import numpy
     from importlib.metadata import version
+
+    import numpy
 
     runs, failures = [], []
     grid = build_grid()
@@ -250,7 +268,7 @@ def main():
         cf = closed_form_cycles(**spec)
         tag = "{dataflow} {rows}x{cols} M={m} N={n} K={k} {sparsity}".format(**spec)
         if err:
-            print(f"[{i+1}/{len(grid)}] {tag}: {err}", file=sys.stderr)
+            print(f"[{i + 1}/{len(grid)}] {tag}: {err}", file=sys.stderr)
             failures.append(dict(spec, error=err))
             continue
         rec = dict(spec)
@@ -259,10 +277,12 @@ def main():
         rec["closed_form_cycles"] = cf
         rec["matches_closed_form"] = res["total_cycles"] == cf
         runs.append(rec)
-        print(f"[{i+1}/{len(grid)}] {tag}: cycles={res['total_cycles']} "
-              f"stall={res['stall_cycles']} closed_form={cf} "
-              f"{'OK' if rec['matches_closed_form'] else 'DIFF'} ({res['seconds']} s)",
-              file=sys.stderr)
+        print(
+            f"[{i + 1}/{len(grid)}] {tag}: cycles={res['total_cycles']} "
+            f"stall={res['stall_cycles']} closed_form={cf} "
+            f"{'OK' if rec['matches_closed_form'] else 'DIFF'} ({res['seconds']} s)",
+            file=sys.stderr,
+        )
 
     doc = dict(
         generator=dict(
@@ -270,10 +290,10 @@ def main():
             scalesim_version=version("scalesim"),
             numpy_version=numpy.__version__,
             python_version=sys.version.split()[0],
-            date=_dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+            date=_dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
             script="benchmarks/scalesim_reference.py",
             command="/work/scalesim-venv/bin/python benchmarks/scalesim_reference.py "
-                    "--out tests/data/scalesim_reference.json",
+            "--out tests/data/scalesim_reference.json",
             scalesim_api_call=API_CALL,
             scalesim_cli_equivalent=CLI_EQUIVALENT,
             config_template=CONFIG_TEMPLATE,

@@ -24,8 +24,11 @@ import statistics
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from scalesim_reference import (CONFIG_TEMPLATE, closed_form_cycles,  # noqa: E402
-                                run_in_subprocess)
+from scalesim_reference import (
+    CONFIG_TEMPLATE,
+    closed_form_cycles,
+    run_in_subprocess,
+)
 
 CASES = [
     dict(dataflow="ws", rows=32, cols=32, m=512, n=512, k=512, sparsity="dense"),
@@ -39,8 +42,9 @@ def main():
     ap.add_argument("--timeout", type=int, default=600)
     args = ap.parse_args()
 
-    import numpy
     from importlib.metadata import version
+
+    import numpy
 
     load_before = os.getloadavg()
     results = []
@@ -52,15 +56,17 @@ def main():
                 raise SystemExit(f"SCALE-Sim run failed for {spec}: {err}")
             secs.append(res["seconds"])
         med = statistics.median(secs)
-        results.append(dict(
-            spec,
-            total_cycles=res["total_cycles"],
-            stall_cycles=res["stall_cycles"],
-            closed_form_cycles=closed_form_cycles(**spec),
-            seconds_median=round(med, 4),
-            seconds_all=secs,
-            simulated_cycles_per_second=round(res["total_cycles"] / med, 1),
-        ))
+        results.append(
+            dict(
+                spec,
+                total_cycles=res["total_cycles"],
+                stall_cycles=res["stall_cycles"],
+                closed_form_cycles=closed_form_cycles(**spec),
+                seconds_median=round(med, 4),
+                seconds_all=secs,
+                simulated_cycles_per_second=round(res["total_cycles"] / med, 1),
+            )
+        )
         print(f"{spec}: median {med:.3f} s over {secs}", file=sys.stderr)
 
     doc = dict(
@@ -70,17 +76,17 @@ def main():
             python_version=sys.version.split()[0],
             machine=f"{platform.machine()} {platform.processor() or ''}".strip(),
             cpu_count=os.cpu_count(),
-            date=_dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+            date=_dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
             command="/work/scalesim-venv/bin/python benchmarks/scalesim_timing.py "
-                    "> benchmarks/results/scalesim_timing.json",
+            "> benchmarks/results/scalesim_timing.json",
             measured="wall time of scalesim.run_scale() only (excludes interpreter start, "
-                     "import and config parsing); save_disk_space=True (no traces); "
-                     "each repeat in a fresh subprocess; median of repeats",
+            "import and config parsing); save_disk_space=True (no traces); "
+            "each repeat in a fresh subprocess; median of repeats",
             config_template=CONFIG_TEMPLATE,
             loadavg_1_5_15_before=[round(x, 2) for x in load_before],
             loadavg_1_5_15_after=[round(x, 2) for x in os.getloadavg()],
             caveat="shared machine: other processes' load inflates these wall times; "
-                   "compare against nmsim timings taken under similar load",
+            "compare against nmsim timings taken under similar load",
         ),
         repeats=args.repeats,
         results=results,
