@@ -32,29 +32,36 @@ def _engine_stamp() -> str:
 
 
 def _install_engine_locator() -> bool:
-    """Register the engine-wide cache locator with numba; False if numba's internals differ."""
+    """Register engine-wide cache locators with numba; False (no caching) if numba's internals differ."""
     try:
         from numba.core import caching
     except ImportError:  # pragma: no cover
         return False
-    base = getattr(caching, "InTreeCacheLocator", None)
+    bases = [getattr(caching, name, None) for name in ("InTreeCacheLocator", "UserWideCacheLocator")]
     impl = getattr(caching, "CacheImpl", None)
-    if base is None or impl is None or not hasattr(impl, "_locator_classes"):
+    if None in bases or impl is None or not hasattr(impl, "_locator_classes"):
         return False
     stamp = _engine_stamp()
 
-    class EngineCacheLocator(base):  # type: ignore[misc, valid-type]
-        def get_source_stamp(self) -> str:
-            return stamp
+    def engine_locator(base: type) -> type:
+        class EngineCacheLocator(base):  # type: ignore[misc, valid-type]
+            def get_source_stamp(self) -> str:
+                return stamp
 
-        @classmethod
-        def from_function(cls, py_func: Any, py_file: str) -> Any:
-            if Path(py_file).resolve().parent != _ENGINE_DIR:
-                return None
-            return super().from_function(py_func, py_file)
+            @classmethod
+            def from_function(cls, py_func: Any, py_file: str) -> Any:
+                if Path(py_file).resolve().parent != _ENGINE_DIR:
+                    return None
+                return super().from_function(py_func, py_file)
 
-    if not any(c.__name__ == "EngineCacheLocator" for c in impl._locator_classes):
-        impl._locator_classes = [EngineCacheLocator, *impl._locator_classes]
+        EngineCacheLocator.__name__ = f"Engine{base.__name__}"
+        return EngineCacheLocator
+
+    # next to the sources when writable (a checkout, a venv), else numba's user-wide cache folder;
+    # either way stamped with the whole engine's hash, never left to numba's per-file stamps
+    ours = [engine_locator(base) for base in bases]
+    if not any(c.__name__.startswith("Engine") for c in impl._locator_classes):
+        impl._locator_classes = [*ours, *impl._locator_classes]
     return True
 
 
