@@ -40,14 +40,13 @@ from pydantic import (
     Field,
     PositiveFloat,
     PositiveInt,
-    ValidationError,
     field_validator,
     model_validator,
 )
 
-from nmsim.errors import NmsimInputError, from_validation_error
+from nmsim.errors import NmsimInputError
 from nmsim.io.atomic import write_text_atomic
-from nmsim.io.loaders import read_document
+from nmsim.io.loaders import read_document, validate_model
 from nmsim.sparsity import parse_nm
 
 FORMAT = "nmsim-measurements/1"
@@ -275,12 +274,7 @@ class MeasurementFile(_Model):
 
 def parse_measurements(data: Any, source: str = "measurements") -> MeasurementFile:
     """Validate a decoded document; every failure is one :class:`NmsimInputError` line."""
-    if not isinstance(data, dict):
-        raise NmsimInputError("(root)", "expected a mapping with 'convention' and 'rows'", source=source)
-    try:
-        return MeasurementFile.model_validate(data)
-    except ValidationError as exc:
-        raise from_validation_error(exc, source) from None
+    return validate_model(MeasurementFile, data, source, "expected a mapping with 'convention' and 'rows'")
 
 
 def load_measurements(path: str | os.PathLike[str]) -> MeasurementFile:

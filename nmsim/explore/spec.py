@@ -7,48 +7,19 @@ base-60 integer 64).
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from nmsim.errors import NmsimInputError, from_validation_error
-from nmsim.io.loaders import HW_ALIASES
+from nmsim.errors import NmsimInputError
+from nmsim.io.loaders import HW_ALIASES, read_document, validate_model
 from nmsim.schemas.trace import Trace, check_pattern
 
 RECORDED = "recorded"
 """The ``nm`` value that leaves every layer's pattern as the trace records it."""
 
 ParamValue = int | float | bool | str | list[str]
-
-
-class _SpecLoader(yaml.SafeLoader):
-    """SafeLoader without YAML 1.1's sexagesimal numbers (``1:4`` stays the string '1:4')."""
-
-
-_INT = "tag:yaml.org,2002:int"
-_FLOAT = "tag:yaml.org,2002:float"
-_SpecLoader.yaml_implicit_resolvers = {
-    first: [(tag, rx) for tag, rx in resolvers if tag not in (_INT, _FLOAT)]
-    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
-}
-_SpecLoader.add_implicit_resolver(
-    _INT,
-    re.compile(r"^(?:[-+]?0b[01_]+|[-+]?0x[0-9a-fA-F_]+|[-+]?(?:0|[1-9][0-9_]*))$"),
-    list("-+0123456789"),
-)
-_SpecLoader.add_implicit_resolver(
-    _FLOAT,
-    re.compile(
-        r"^(?:[-+]?(?:[0-9][0-9_]*)?\.[0-9_]+(?:[eE][-+]?[0-9]+)?"
-        r"|[-+]?[0-9][0-9_]*(?:\.[0-9_]*)?[eE][-+]?[0-9]+"
-        r"|[-+]?[0-9][0-9_]*\."
-        r"|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))$"
-    ),
-    list("-+0123456789."),
-)
 
 
 class SweepSpec(BaseModel):
@@ -197,26 +168,13 @@ def split_list(values: list[str] | None) -> list[str]:
 
 def make_spec(source: str = "sweep spec", **fields: Any) -> SweepSpec:
     """Validate ``fields`` into a :class:`SweepSpec`; errors become one :class:`NmsimInputError` line."""
-    try:
-        return SweepSpec.model_validate(fields)
-    except ValidationError as exc:
-        raise from_validation_error(exc, source) from None
+    return validate_model(SweepSpec, fields, source)
 
 
 def load_spec(path: str | Path) -> SweepSpec:
     """Read a YAML sweep file; relative trace and hardware paths are taken from the file's folder."""
     p = Path(path)
-    try:
-        text = p.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else type(exc).__name__
-        raise NmsimInputError("--spec", f"cannot read '{p}': {reason}") from None
-    try:
-        doc = yaml.load(text, Loader=_SpecLoader)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        at = f" near line {mark.line + 1}" if mark is not None else ""
-        raise NmsimInputError("--spec", f"'{p}' is not valid YAML{at}") from None
+    doc = read_document(p)
     if not isinstance(doc, dict):
         raise NmsimInputError(
             "(root)", "a sweep file is a mapping: traces, nm, hw, params, compat", source=str(p)

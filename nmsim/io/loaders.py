@@ -5,16 +5,19 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import yaml
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from nmsim.errors import NmsimInputError, from_validation_error
 from nmsim.io.atomic import write_text_atomic
 from nmsim.io.registry import shipped_hardware
+from nmsim.io.yaml_safe import load_yaml
 from nmsim.schemas.hardware import HardwareConfig
 from nmsim.schemas.trace import Trace
+
+M = TypeVar("M", bound=BaseModel)
 
 # Flat override names → path in the hardware config (anything else must be a dotted path).
 HW_ALIASES: dict[str, str] = {
@@ -43,7 +46,7 @@ def read_document(path: str | os.PathLike[str]) -> Any:
     try:
         if p.suffix.lower() == ".json":
             return json.loads(text)
-        return yaml.safe_load(text)
+        return load_yaml(text)
     except (json.JSONDecodeError, yaml.YAMLError) as exc:
         mark = getattr(exc, "problem_mark", None)
         where = getattr(exc, "lineno", None) or (mark.line + 1 if mark is not None else None)
@@ -51,9 +54,15 @@ def read_document(path: str | os.PathLike[str]) -> Any:
         raise NmsimInputError("file", f"'{p}' is not valid {p.suffix.lstrip('.') or 'YAML'}{at}") from None
 
 
-def _validate(cls: Any, data: Any, source: str) -> Any:
+def validate_model(cls: type[M], data: Any, source: str | None, expected: str | None = None) -> M:
+    """Validate a parsed document into the pydantic model ``cls``; any failure is one line.
+
+    ``expected`` describes the mapping a non-mapping document should have been.
+    """
     if not isinstance(data, dict):
-        raise NmsimInputError("(root)", f"expected a mapping of fields in {cls.__name__}", source=source)
+        raise NmsimInputError(
+            "(root)", expected or f"expected a mapping of fields in {cls.__name__}", source=source
+        )
     try:
         return cls.model_validate(data)
     except ValidationError as exc:
@@ -98,7 +107,9 @@ def _set_path(doc: dict[str, Any], dotted: str, value: Any, source: str) -> None
             section.setdefault("sources", {})[cited_key] = source
 
 
-def apply_overrides(doc: dict[str, Any], overrides: dict[str, Any], source: str = "user override") -> dict[str, Any]:
+def apply_overrides(
+    doc: dict[str, Any], overrides: dict[str, Any], source: str = "user override"
+) -> dict[str, Any]:
     """Set ``overrides`` (alias or dotted path → value) in a hardware document, citing ``source``."""
     for key, value in overrides.items():
         if value is None:
@@ -120,7 +131,7 @@ def apply_overrides(doc: dict[str, Any], overrides: dict[str, Any], source: str 
 
 def hardware_from_document(doc: Any, source: str) -> HardwareConfig:
     """Validate a parsed hardware document (one-line errors naming ``source``)."""
-    return _validate(HardwareConfig, doc, source)
+    return validate_model(HardwareConfig, doc, source)
 
 
 def load_hardware(name_or_path: str | os.PathLike[str], **overrides: Any) -> HardwareConfig:
@@ -131,12 +142,12 @@ def load_hardware(name_or_path: str | os.PathLike[str], **overrides: Any) -> Har
     if overrides and isinstance(doc, dict):
         doc = apply_overrides(doc, overrides)
         source += " with overrides " + ", ".join(f"{k}={v}" for k, v in overrides.items() if v is not None)
-    return _validate(HardwareConfig, doc, source)
+    return validate_model(HardwareConfig, doc, source)
 
 
 def load_trace(path: str | os.PathLike[str]) -> Trace:
     """Load and validate a trace (JSON or YAML)."""
-    return _validate(Trace, read_document(path), str(path))
+    return validate_model(Trace, read_document(path), str(path))
 
 
 def trace_to_json(trace: Trace) -> str:

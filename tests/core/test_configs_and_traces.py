@@ -122,3 +122,15 @@ def test_report_dataframe_matches_layers() -> None:
     assert int(df["cycles"].sum()) == r.totals.cycles
     assert df["energy_pj"].sum() == pytest.approx(r.totals.energy_pj)
     assert r.totals.pe_utilization <= 1
+
+
+def test_unquoted_nm_in_yaml_is_a_pattern_not_base_60(tmp_path: Path) -> None:
+    # YAML 1.1 reads 2:4 as 2*60+4 = 124; nmsim's loader keeps it the string '2:4'
+    text = shipped_hardware()["stc_2x4_like"].read_text().replace('modes: ["2:4"]', "modes: [2:4]")
+    assert "modes: [2:4]" in text
+    p = tmp_path / "unquoted.yaml"
+    p.write_text(text)
+    assert [str(m) for m in nmsim.load_hardware(p).sparse.mode_set] == ["2:4"]
+    t = tmp_path / "t.yaml"
+    t.write_text("name: t\nlayers:\n  - {name: a, m: 4, k: 8, n: 4, pattern: 1:4}\n")
+    assert nmsim.load_trace(t).layers[0].pattern == "1:4"
