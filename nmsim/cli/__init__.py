@@ -24,6 +24,7 @@ _COMMAND_MODULES: tuple[str, ...] = (
     "hw",
     "trace",
     "import_scalesim",
+    "train",
     "recipes",
     "flops",
     "import_onnx",

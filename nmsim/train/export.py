@@ -1,0 +1,165 @@
+"""Layer-trace export from a real forward pass (hooks): GEMM dims, final patterns, mask statistics,
+the phase schedule as executed, and metrics, in the core's :class:`~nmsim.schemas.trace.Trace` schema."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from typing import Any
+
+import torch
+from torch import nn
+
+from nmsim.schemas.trace import (
+    ConvShape,
+    Layer,
+    MaskStats,
+    Metrics,
+    Phase,
+    PhaseLayerState,
+    Trace,
+    TrainingRecord,
+)
+from nmsim.train.masks import block_histogram
+from nmsim.train.selectors import eligible_layers, layer_role
+from nmsim.train.sparsifier import Sparsifier, _unwrap
+
+
+def record_gemms(model: nn.Module, run_forward: Callable[[], Any]) -> list[dict[str, Any]]:
+    """Run ``run_forward()`` once under hooks; return each Linear/Conv2d call's GEMM (m tokens × k in × n out).
+
+    Modules exposing ``last_matmuls`` (attention: ``(name, m, k, n, repeat)``) add their
+    activation-activation matmuls. Layers called several times keep their first call.
+    """
+    model = _unwrap(model)
+    records: dict[str, dict[str, Any]] = {}
+    hooks = []
+
+    def linear_hook(name: str) -> Callable:
+        def hook(mod: nn.Module, inputs: tuple, output: torch.Tensor) -> None:
+            x = inputs[0]
+            if name in records:
+                return
+            if isinstance(mod, nn.Conv2d):
+                b, c, h, w = x.shape if x.dim() == 4 else (1, *x.shape)
+                conv = ConvShape(batch=b, in_channels=c, out_channels=mod.out_channels,
+                                 kernel_h=mod.kernel_size[0], kernel_w=mod.kernel_size[1],
+                                 input_h=h, input_w=w, stride=mod.stride[0], padding=int(mod.padding[0]))  # fmt: skip
+                records[name] = {"name": name, "op": "conv2d", "conv": conv, "module": mod}
+            else:
+                m = math.prod(x.shape[:-1])
+                records[name] = {"name": name, "op": "linear", "m": m, "k": mod.in_features,
+                                 "n": mod.out_features, "module": mod}  # fmt: skip
+
+        return hook
+
+    for name, mod in eligible_layers(model).items():
+        hooks.append(mod.register_forward_hook(linear_hook(name)))
+    try:
+        with torch.no_grad():
+            run_forward()
+    finally:
+        for h in hooks:
+            h.remove()
+    out = []
+    for name, mod in model.named_modules():
+        if name in records:
+            out.append(records[name])
+        for mm in getattr(mod, "last_matmuls", None) or []:
+            label, m, k, n, rep = mm
+            role = "attn_score" if label == "score" else "attn_context"
+            out.append({"name": f"{name}.{label}", "op": "attention", "role": role, "m": m, "k": k, "n": n,
+                        "repeat": rep})  # fmt: skip
+    return out
+
+
+def _final_state(sp: Sparsifier | None, name: str) -> tuple[str, torch.Tensor | None, int]:
+    """(pattern text, effective weight or None, mask-stat block) of a layer at the end of training."""
+    if sp is None or name not in sp.layers:
+        return "dense", None, 0
+    st = sp.state
+    if name not in sp.layers_in_force(st):
+        return "dense", None, 0
+    w = sp.effective_weights()[name]
+    block = sp.plan.block_for(st.stage)
+    if st.decay > 0.0:
+        return "dense", w, block
+    return st.pattern_text, w, block
+
+
+def build_layers(records: list[dict[str, Any]], sp: Sparsifier | None) -> list[Layer]:
+    """Trace layers from :func:`record_gemms` records and the sparsifier's final masks."""
+    layers = []
+    for rec in records:
+        rec = dict(rec)
+        mod = rec.pop("module", None)
+        if rec["op"] == "attention":
+            layers.append(Layer(**rec))
+            continue
+        name = rec["name"]
+        pattern, w, block = _final_state(sp, name)
+        role = layer_role(name, mod)
+        extra: dict[str, Any] = {"role": role, "sparsifiable": role not in ("head", "embedding")}
+        if w is not None:
+            axis = sp.axis if sp is not None else 1
+            k_len = w.shape[axis % w.dim()]
+            if block and k_len % block == 0:
+                extra["mask_stats"] = MaskStats(block=block, histogram=block_histogram(w != 0, block, axis))
+            extra["density"] = max(float((w != 0).float().mean()), 1e-9)
+        layers.append(Layer(pattern=pattern, **rec, **extra))
+    return layers
+
+
+def build_training_record(sp: Sparsifier, batch_size: int | None, tokens: int | None,
+                          params: dict[str, Any]) -> TrainingRecord:  # fmt: skip
+    """The recipe and the phase schedule as executed (one :class:`Phase` per executed segment)."""
+    phases = []
+    for seg in sp.segments:
+        layers: dict[str, PhaseLayerState] = {}
+        if seg.pattern != "dense":
+            names = sp._stage_layers.get(seg.stage, ()) if seg.stage is not None else ()
+            state = PhaseLayerState(
+                pattern=seg.pattern, decay_factor_start=seg.decay_start, decay_factor_end=seg.decay_end,
+                density=seg.density if seg.pattern == "unstructured" else None,
+            )  # fmt: skip
+            layers = dict.fromkeys(names, state)
+        label = seg.stage_name if seg.pattern == "dense" else f"{seg.stage_name} {seg.pattern}"
+        if seg.pattern == "unstructured":
+            label = f"{seg.stage_name} density {seg.density:.4g}"
+        phases.append(Phase(name=label, kind=seg.kind, start_step=seg.start, end_step=seg.end, layers=layers,
+                            mask_refresh_every=seg.refresh_every, grad_mode=seg.grad_mode))  # fmt: skip
+    if not phases:
+        raise ValueError("the sparsifier has executed no step yet")
+    final = sp.state
+    target = final.pattern_text if final.decay == 0.0 else "dense"
+    return TrainingRecord(
+        recipe=sp.recipe.name, target=target, params=params, total_steps=phases[-1].end_step,
+        batch_size=batch_size, tokens_per_step=tokens, sparsified_layers=list(sp.layers), phases=phases,
+    )  # fmt: skip
+
+
+def export_trace(
+    model: nn.Module,
+    run_forward: Callable[[], Any],
+    sparsifier: Sparsifier | None = None,
+    *,
+    name: str,
+    description: str = "",
+    source: str = "nmsim.train",
+    metrics: Metrics | None = None,
+    batch_size: int | None = None,
+    tokens_per_step: int | None = None,
+    params: dict[str, Any] | None = None,
+) -> Trace:
+    """Hook a forward pass of ``model`` (``run_forward()``) and build a validated :class:`Trace`."""
+    was_training = _unwrap(model).training
+    _unwrap(model).eval()
+    try:
+        records = record_gemms(model, run_forward)
+    finally:
+        _unwrap(model).train(was_training)
+    training = None
+    if sparsifier is not None and sparsifier.segments:
+        training = build_training_record(sparsifier, batch_size, tokens_per_step, params or {})
+    return Trace(name=name, description=description, source=source, layers=build_layers(records, sparsifier),
+                 training=training, metrics=metrics)  # fmt: skip
