@@ -1,4 +1,4 @@
-"""``python -m nmsim`` runs the CLI."""
+"""``python -m nmsim``: the ``nmsim`` command without an installed entry point."""
 
 from nmsim.cli import main
 

@@ -25,6 +25,23 @@ def _need_torch() -> None:
         raise NmsimInputError("torch", "PyTorch is needed: pip install 'nmsim[train]'") from None
 
 
+def _need_device(device: str) -> str:
+    """Validate ``--device`` (cpu, cuda or cuda:N) and that such a device is visible; returns it."""
+    import re
+
+    if not re.fullmatch(r"cpu|cuda(:\d+)?", device):
+        raise NmsimInputError("device", "cpu, cuda or cuda:N", device)
+    import torch
+
+    if device.startswith("cuda"):
+        index = int(device.split(":")[1]) if ":" in device else 0
+        if not torch.cuda.is_available() or index >= torch.cuda.device_count():
+            raise NmsimInputError(
+                "device", "a CUDA device this machine has (none visible here: use cpu)", device
+            )
+    return device
+
+
 def train(
     task: str = typer.Option("translation", help="training task (only 'translation')"),
     recipe: str = typer.Option(
@@ -44,6 +61,7 @@ def train(
     batch_size: int = typer.Option(64, min=1, help="sentence pairs per step"),
     lr: float = typer.Option(2e-3, help="peak learning rate (AdamW)"),
     threads: int | None = typer.Option(None, min=1, help="torch CPU threads"),
+    device: str = typer.Option("cpu", help="torch device: cpu, cuda or cuda:N"),
     out: Path = typer.Option(..., help="trace file to write (JSON)"),
 ) -> None:
     """Train the reference model under a recipe and write its layer trace."""
@@ -57,6 +75,7 @@ def train(
 
         parse_nm(nm, "nm")
     _need_torch()
+    _need_device(device)
     from rich.progress import (
         BarColumn,
         MofNCompleteColumn,
@@ -72,7 +91,8 @@ def train(
 
     load_recipe(recipe)  # validate before training starts: one-line error
     cfg = TrainConfig(recipe=recipe, nm=nm, decay=decay, grad_mode=grad_mode, structure=structure,
-                      targets=targets, steps=steps, seed=seed, batch_size=batch_size, lr=lr, threads=threads)  # fmt: skip
+                      targets=targets, steps=steps, seed=seed, batch_size=batch_size, lr=lr, threads=threads,
+                      device=device)  # fmt: skip
     columns = (
         TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
         TextColumn("loss {task.fields[loss]:.4f}"), TextColumn("{task.fields[phase]}"),
@@ -100,6 +120,7 @@ def train_grid(
     steps: int = typer.Option(1500, min=1, help="optimizer steps per cell"),
     workers: int = typer.Option(1, min=1, help="parallel processes"),
     threads: int = typer.Option(1, min=1, help="torch threads per process"),
+    device: str = typer.Option("cpu", help="torch device of every cell: cpu, cuda or cuda:N"),
     limit: int | None = typer.Option(None, min=1, help="run at most this many missing cells"),
 ) -> None:
     """Run the reference grid; cells whose trace exists are skipped (resumable)."""
@@ -113,11 +134,19 @@ def train_grid(
         raise NmsimInputError("seeds", "comma-separated integers, e.g. 1,2,3", seeds) from None
     pats = [str(parse_nm(p, "patterns")) for p in patterns.split(",") if p.strip()]
     _need_torch()
+    _need_device(device)
     from nmsim.train.grid import run_grid
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
     written = run_grid(
-        out, seeds=seed_list, patterns=pats, steps=steps, workers=workers, threads=threads, limit=limit
+        out,
+        seeds=seed_list,
+        patterns=pats,
+        steps=steps,
+        workers=workers,
+        threads=threads,
+        limit=limit,
+        device=device,
     )
     typer.echo(f"{len(written)} cells written to {out}")
 

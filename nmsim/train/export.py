@@ -114,6 +114,7 @@ def build_training_record(sp: Sparsifier, batch_size: int | None, tokens: int | 
                           params: dict[str, Any]) -> TrainingRecord:  # fmt: skip
     """The recipe and the phase schedule as executed (one :class:`Phase` per executed segment)."""
     phases = []
+    prev = None
     for seg in sp.segments:
         layers: dict[str, PhaseLayerState] = {}
         if seg.pattern != "dense":
@@ -126,6 +127,9 @@ def build_training_record(sp: Sparsifier, batch_size: int | None, tokens: int | 
         label = seg.stage_name if seg.pattern == "dense" else f"{seg.stage_name} {seg.pattern}"
         if seg.pattern == "unstructured":
             label = f"{seg.stage_name} density {seg.density:.4g}"
+        if prev is not None and prev.stage == seg.stage and prev.decay_end > 0.0 and seg.decay_start == 0.0:
+            label += " D=0"  # the decay stage's tail, where the pruned weights are exactly zero
+        prev = seg
         phases.append(Phase(name=label, kind=seg.kind, start_step=seg.start, end_step=seg.end, layers=layers,
                             mask_refresh_every=seg.refresh_every, grad_mode=seg.grad_mode))  # fmt: skip
     if not phases:

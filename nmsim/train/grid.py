@@ -73,7 +73,7 @@ def grid_cells(seeds: Iterable[int] = (1, 2, 3), patterns: Iterable[str] = PATTE
 
 
 def run_cell(
-    cell: Cell, out_dir: str, steps: int, threads: int, batch_size: int = 64
+    cell: Cell, out_dir: str, steps: int, threads: int, batch_size: int = 64, device: str = "cpu"
 ) -> tuple[str, float, float]:
     """Train one cell and write its trace atomically; returns (file, accuracy, seconds)."""
     import torch
@@ -83,7 +83,7 @@ def run_cell(
     torch.set_num_threads(threads)
     t0 = time.perf_counter()
     cfg = TrainConfig(recipe=cell.recipe, nm=cell.nm, decay=cell.decay, structure=cell.structure, steps=steps,
-                      seed=cell.seed, batch_size=batch_size, threads=threads)  # fmt: skip
+                      seed=cell.seed, batch_size=batch_size, threads=threads, device=device)  # fmt: skip
     res = train_translation(cfg)
     path = Path(out_dir) / cell.filename
     save_trace(res.trace, path)
@@ -99,26 +99,24 @@ def run_grid(
     workers: int = 1,
     threads: int = 1,
     limit: int | None = None,
+    device: str = "cpu",
 ) -> list[str]:
-    """Run every missing cell; returns the trace files written by this call."""
+    """Run every missing cell; returns the trace files written by this call.
+
+    ``device`` is the torch device of every cell (``cuda``: all workers share the one GPU).
+    """
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     todo = [c for c in grid_cells(seeds, patterns) if not (out / c.filename).exists()]
     if limit is not None:
         todo = todo[:limit]
-    log.info(
-        "grid: %d cells to run in %s (workers=%d, threads=%d, steps=%d)",
-        len(todo),
-        out,
-        workers,
-        threads,
-        steps,
-    )
+    log.info("grid: %d cells to run in %s (workers=%d, threads=%d, steps=%d, device=%s)",
+             len(todo), out, workers, threads, steps, device)  # fmt: skip
     written: list[str] = []
     if workers <= 1:
         for i, cell in enumerate(todo, 1):
             try:
-                path, acc, secs = run_cell(cell, str(out), steps, threads)
+                path, acc, secs = run_cell(cell, str(out), steps, threads, device=device)
             except Exception as exc:  # one failing cell must not stop the grid
                 log.error("[%d/%d] %s FAILED: %s", i, len(todo), cell.filename, exc)
                 continue
@@ -126,7 +124,7 @@ def run_grid(
             written.append(path)
         return written
     with ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn")) as pool:
-        futs = {pool.submit(run_cell, c, str(out), steps, threads): c for c in todo}
+        futs = {pool.submit(run_cell, c, str(out), steps, threads, device=device): c for c in todo}
         for i, fut in enumerate(as_completed(futs), 1):
             try:
                 path, acc, secs = fut.result()
@@ -139,8 +137,13 @@ def run_grid(
 
 
 def results_table(trace_dir: str | os.PathLike[str]) -> str:
-    """Markdown table of eval token accuracy (mean ± std over seeds, and the seed count) per cell × pattern."""
+    """Markdown table of eval token accuracy (mean ± std over seeds, and the seed count) per cell × pattern.
+
+    A last line counts the cells per device they were trained on (trace ``params.device``/``device_name``;
+    traces without one ran on the CPU).
+    """
     acc: dict[tuple[str, str], list[float]] = defaultdict(list)
+    devices: dict[str, int] = defaultdict(int)
     for p in sorted(Path(trace_dir).glob("*.json")):
         tr = load_trace(p)
         if tr.metrics is None or tr.metrics.accuracy is None or tr.training is None:
@@ -149,6 +152,7 @@ def results_table(trace_dir: str | os.PathLike[str]) -> str:
         cell = str(params.get("cell", tr.training.recipe))
         nm = "—" if cell == "dense" else str(params.get("nm", tr.training.target))
         acc[(cell, nm)].append(tr.metrics.accuracy)
+        devices[str(params.get("device_name", params.get("device", "cpu")))] += 1
     if not acc:
         return "(no finished cells)\n"
     order = ["dense"] + [c.label for c in grid_cells((1,), ("1:8",)) if c.recipe != "dense"]
@@ -168,4 +172,6 @@ def results_table(trace_dir: str | os.PathLike[str]) -> str:
             lines.append("| dense | " + " | ".join(fmt(acc[("dense", "—")]) for _ in pats) + " |")
         else:
             lines.append(f"| {c} | " + " | ".join(fmt(acc.get((c, p), [])) for p in pats) + " |")
+    tally = ", ".join(f"{n} on {d}" for d, n in sorted(devices.items()))
+    lines += ["", f"Cells by device: {tally}."]
     return "\n".join(lines) + "\n"

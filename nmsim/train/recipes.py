@@ -25,10 +25,10 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import Field, ValidationError, field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
 
-from nmsim.errors import NmsimInputError, from_validation_error
-from nmsim.io.loaders import read_document
+from nmsim.errors import NmsimInputError
+from nmsim.io.loaders import read_document, validate_model
 from nmsim.schemas.common import Strict
 from nmsim.sparsity import NM, parse_nm
 
@@ -178,12 +178,7 @@ class Recipe(Strict):
 
 def validate_recipe(doc: Any, source: str | None = None) -> Recipe:
     """Validate a parsed recipe document; errors become one :class:`NmsimInputError` line."""
-    if not isinstance(doc, dict):
-        raise NmsimInputError("(root)", "expected a mapping with 'name' and 'stages'", source=source)
-    try:
-        return Recipe.model_validate(doc)
-    except ValidationError as exc:
-        raise from_validation_error(exc, source) from None
+    return validate_model(Recipe, doc, source, "expected a mapping with 'name' and 'stages'")
 
 
 def shipped_recipes() -> dict[str, Path]:

@@ -46,7 +46,11 @@ class _LayerRun:
 
 @dataclass
 class Segment:
-    """A run of executed steps ``[start, end)`` with the same stage, pattern, grad mode and refresh period."""
+    """A run of executed steps ``[start, end)`` with the same stage, pattern, grad mode and refresh period.
+
+    A decay stage splits where its factor D reaches 0: before, the pruned weights still compute
+    (dense cost); from there on they are exactly zero (N:M cost).
+    """
 
     start: int
     end: int
@@ -61,7 +65,8 @@ class Segment:
     refresh_every: int
 
     def key(self) -> tuple:
-        return (self.stage, self.kind, self.pattern, self.density, self.grad_mode, self.refresh_every)
+        return (self.stage, self.kind, self.pattern, self.density, self.grad_mode, self.refresh_every,
+                self.decay_end > 0.0)  # fmt: skip
 
 
 def _unwrap(model: nn.Module) -> nn.Module:

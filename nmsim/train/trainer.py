@@ -42,6 +42,7 @@ class TrainConfig:
     threads: int | None = None
     eval_size: int = 1024
     d_model: int = 128
+    device: str = "cpu"
     extra: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -65,8 +66,8 @@ class TrainResult:
     wall_s: float
 
 
-def _tensors(b: Batch) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    return torch.from_numpy(b.src), torch.from_numpy(b.tgt_in), torch.from_numpy(b.tgt_out)
+def _tensors(b: Batch, device: torch.device | str = "cpu") -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    return tuple(torch.from_numpy(a).to(device, non_blocking=True) for a in (b.src, b.tgt_in, b.tgt_out))
 
 
 def lr_factor(step: int, warmup: int, total: int) -> float:
@@ -81,7 +82,7 @@ def token_accuracy(model: torch.nn.Module, batch: Batch, chunk: int = 256) -> fl
     """Teacher-forced next-token accuracy over the non-padding target tokens of ``batch``."""
     was = model.training
     model.eval()
-    src, tin, tout = _tensors(batch)
+    src, tin, tout = _tensors(batch, next(model.parameters()).device)
     right = total = 0
     for i in range(0, src.shape[0], chunk):
         logits = model(src[i : i + chunk], tin[i : i + chunk])
@@ -109,7 +110,10 @@ def train_translation(cfg: TrainConfig, progress: Callable[[int, dict], None] | 
         torch.set_num_threads(cfg.threads)
     torch.manual_seed(cfg.seed)
     task = TranslationTask(seed=cfg.seed, eval_size=cfg.eval_size)
-    model = build_model(task, cfg.d_model)
+    device = torch.device(cfg.device)
+    if device.type == "cuda":
+        torch.cuda.manual_seed_all(cfg.seed)
+    model = build_model(task, cfg.d_model).to(device)
     opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, betas=(0.9, 0.98), weight_decay=0.0)
     sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: lr_factor(s, cfg.warmup, cfg.steps))
     targets = cfg.targets.split(",") if cfg.targets else None
@@ -118,7 +122,7 @@ def train_translation(cfg: TrainConfig, progress: Callable[[int, dict], None] | 
     t_start = time.perf_counter()
     loss_val = float("nan")
     for step in range(cfg.steps):
-        src, tin, tout = _tensors(task.train_batch(step, cfg.batch_size))
+        src, tin, tout = _tensors(task.train_batch(step, cfg.batch_size), device)
         logits = model(src, tin)
         loss = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), tout.reshape(-1), ignore_index=0)
         opt.zero_grad(set_to_none=True)
@@ -133,9 +137,11 @@ def train_translation(cfg: TrainConfig, progress: Callable[[int, dict], None] | 
     train_s = time.perf_counter() - t_start
     acc = token_accuracy(model, task.eval_batch())
     sample = task.train_batch(0, cfg.batch_size)
-    s_src, s_tin, _ = _tensors(sample)
+    s_src, s_tin, _ = _tensors(sample, device)
     nm = sp.recipe.mask_structure
     params = {k: v for k, v in asdict(cfg).items() if v is not None and k not in ("extra", "threads")}
+    if device.type == "cuda":
+        params["device_name"] = torch.cuda.get_device_name(device)
     params.update(
         {"nm": nm, "cell": cfg.cell, "optimizer": "AdamW(0.9,0.98)", "lr_schedule": "warmup+cosine"}
     )

@@ -129,6 +129,8 @@ def test_cli_bad_input_is_one_line_exit_2(tmp_path):
         ["train", "--recipe", "nope", "--out", str(tmp_path / "t.json")],
         ["train", "--nm", "1-8", "--out", str(tmp_path / "t.json")],
         ["train", "--recipe", "mdgf", "--decay", "cosine", "--out", str(tmp_path / "t.json")],
+        ["train", "--device", "gpu", "--out", str(tmp_path / "t.json")],
+        ["train-grid", "--device", "cuda:99", "--out", str(tmp_path / "g")],  # no such GPU (CI has none)
     ):
         res = cli(*args)
         assert res.returncode == 2, res.stderr

@@ -15,8 +15,9 @@ RUNS = [
     ("gradual", {}, ["dense", "structure", "structure", "structure", "finetune"]),
     ("ste", {}, ["dense", "sparse"]),
     ("srste", {}, ["dense", "sparse"]),
-    ("mdgf", {"decay": "step"}, ["dense", "decay", "finetune"]),
-    ("mdgf", {"decay": "linear"}, ["dense", "decay", "finetune"]),
+    # step and linear reach D = 0 at 70% of the run: the decay stage splits there
+    ("mdgf", {"decay": "step"}, ["dense", "decay", "decay", "finetune"]),
+    ("mdgf", {"decay": "linear"}, ["dense", "decay", "decay", "finetune"]),
     ("mdgf", {"decay": "exp", "grad_mode": "autodiff"}, ["dense", "decay", "finetune"]),
     ("sdgf", {"structure": "stepwise"}, ["dense"] + ["structure"] * 4 + ["finetune"]),
     ("sdgf", {"structure": "geometric"}, ["dense"] + ["structure"] * 5 + ["finetune"]),
@@ -38,6 +39,14 @@ def test_every_recipe_runs(recipe, kw, kinds):
     assert tr.target == final
     assert all(layer.pattern == final for layer in res.trace.layers if layer.role == "ff")
     assert res.loss == res.loss  # not NaN
+    if kinds.count("decay") == 2:
+        # the stage runs from 10% (step 4) to the fine-tune; D reaches 0 at 70% of 40 = step 28
+        before, after = (p for p in tr.phases if p.kind == "decay")
+        assert (before.start_step, before.end_step, after.start_step) == (4, 28, 28)
+        ff = next(iter(before.layers.values()))
+        assert ff.decay_factor_start == 1.0 and 0.0 < ff.decay_factor_end < 1.0
+        assert next(iter(after.layers.values())).decay_factor_start == 0.0
+        assert after.name.endswith("D=0")
 
 
 def test_gmp_smoke_matched_density():
@@ -64,3 +73,4 @@ def test_grid_order_skip_and_table(tmp_path, monkeypatch):
     assert path.endswith("oneshot_2x4_s1.json")
     table = results_table(tmp_path)
     assert "| oneshot |" in table and "(n=1)" in table
+    assert table.rstrip().endswith("Cells by device: 1 on cpu.")
