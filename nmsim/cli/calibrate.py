@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import json
 import re
+from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import typer
@@ -28,8 +30,30 @@ def _speedups(samples: list[Sample], seconds: np.ndarray) -> dict[str, float]:
     return {key: dense[key] / sparse[key] for key in dense if key in sparse}
 
 
+def _speedup_stats(sp_meas: dict[str, float], sp_pred: dict[str, float], keys: list[str]) -> dict[str, Any]:
+    """Median and max |error| of the predicted speedups, and how often faster/slower is called right."""
+    keys = [k for k in keys if k in sp_pred]
+    if not keys:
+        return {"count": 0}
+    err = np.array([sp_pred[k] / sp_meas[k] - 1 for k in keys])
+    right = sum((sp_pred[k] > 1) == (sp_meas[k] > 1) for k in keys)
+    return {"count": len(keys), "median_abs_error": float(np.median(np.abs(err))),
+            "max_abs_error": float(np.max(np.abs(err))), "verdict_right": int(right)}  # fmt: skip
+
+
+def _load_samples(paths: list[Path], sustained: bool) -> list[Sample]:
+    """Every file's samples; with several files each label is prefixed by its file's stem."""
+    out: list[Sample] = []
+    for path in paths:
+        for s in load_measurements(path).samples(sustained=sustained):
+            out.append(replace(s, label=f"{path.stem}:{s.label}") if len(paths) > 1 else s)
+    return out
+
+
 def calibrate(
-    measurements: Path = typer.Option(..., "--measurements", help="measurement file (docs/calibration.md)"),
+    measurements: list[Path] = typer.Option(
+        ..., "--measurements", help="measurement file (docs/calibration.md); repeat to fit several"
+    ),
     hw: str = typer.Option(..., "--hw", help="base hardware config: shipped name or YAML path"),
     fit_params: str = typer.Option(
         ..., "--fit", help="comma-separated dotted parameters, e.g. array.clock_ghz,sparse.efficiency.fp16"
@@ -44,8 +68,7 @@ def calibrate(
     as_json: bool = typer.Option(False, "--json", help="print the residuals as JSON"),
 ) -> None:
     """Least-squares fit of PARAMs to measured latencies; prints the residual table; writes NEW.yaml."""
-    data = load_measurements(measurements)
-    samples = data.samples(sustained=sustained)
+    samples = _load_samples(measurements, sustained)
     if not samples:
         fail("measurements: no latencies to fit (sustained_* missing?)")
     pattern = re.compile(holdout) if holdout else None
@@ -56,7 +79,8 @@ def calibrate(
     base_path = resolve_hardware_path(hw)
     doc = read_document(base_path)
     params = [p.strip() for p in fit_params.split(",") if p.strip()]
-    note = f"fitted by nmsim calibrate to {measurements.name} ({len(fitted)} latencies)"
+    names = " + ".join(p.name for p in measurements)
+    note = f"fitted by nmsim calibrate to {names} ({len(fitted)} latencies)"
     result = fit(doc, fitted, params, note=note)
     hw_before = hardware_from_document(doc, str(base_path))
     hw_after = hardware_from_document(result.document, "calibrated config")
@@ -66,11 +90,12 @@ def calibrate(
     measured = np.array([s.seconds for s in everything])
     err = after / measured - 1
     rms = float(np.sqrt(np.mean(np.log(after[: len(fitted)] / measured[: len(fitted)]) ** 2)))
-    header = f"# calibrated by `nmsim calibrate` from {base_path.name} to {measurements.name}; rms log error {rms:.4f}\n"
+    header = f"# calibrated by `nmsim calibrate` from {base_path.name} to {names}; rms log error {rms:.4f}\n"
     write_text_atomic(
         out, header + yaml.safe_dump(result.document, sort_keys=False, width=120, allow_unicode=True)
     )
     sp_meas, sp_pred = _speedups(everything, measured), _speedups(everything, after)
+    checked_keys = {s.label.rsplit(" ", 1)[0] for s in checked}
     rows = [
         {
             "label": s.label,
@@ -88,6 +113,8 @@ def calibrate(
         "rms_log_error_fit": rms,
         "median_abs_error_check": float(np.median(np.abs(err[len(fitted) :]))) if checked else None,
         "speedups": {k: {"measured": sp_meas[k], "predicted": sp_pred.get(k)} for k in sp_meas},
+        "speedup_fit": _speedup_stats(sp_meas, sp_pred, [k for k in sp_meas if k not in checked_keys]),
+        "speedup_check": _speedup_stats(sp_meas, sp_pred, [k for k in sp_meas if k in checked_keys]),
         "rows": rows,
         "out": str(out),
     }
@@ -130,6 +157,13 @@ def calibrate(
             key, f"{value:.3f}", f"{pred:.3f}" if pred else "", f"{pred / value - 1:+.1%}" if pred else ""
         )
     c.print(st)
+    for role in ("fit", "check"):
+        stats = summary[f"speedup_{role}"]
+        if stats["count"]:
+            c.print(
+                f"speedup, {role} rows: median |error| {stats['median_abs_error']:.1%}, max "
+                f"{stats['max_abs_error']:.1%}, faster/slower right on {stats['verdict_right']}/{stats['count']}"
+            )
     c.print(f"rms log error (fitted rows): {rms:.4f}; wrote {out}")
 
 

@@ -22,6 +22,12 @@ fold's tile loads while the current one computes, so folds issue back to back ev
 ``total = preload + waves × max(T, R) + R + C − 2 − 1 + mux_extra`` (preload = R for ws/is, 0 for os),
 where ``waves = ⌈folds / cores⌉`` when several arrays share the folds. With one fold and T ≥ R both
 modes agree.
+
+Many-core chips (GPUs) add two things a GEMM library does. Each wave of tiles pays
+``tile_overhead`` cycles outside its K loop (prologue: the first operand slab; epilogue: the
+accumulators to memory), which weighs most when K is short. And when the output tiles do not fill the
+cores, the reduction is split into ``s ≤ split_k`` pieces (split-K): ``s × tiles`` tiles, each streaming
+``⌈T/s⌉``, plus one more tile epilogue to reduce the partial tiles; the cheapest ``s`` is taken.
 """
 
 from __future__ import annotations
@@ -64,13 +70,16 @@ def compute_cycles(
     mux_extra: int,
     tile_folds: int = 1,
     efficiency: float = 1.0,
+    tile_overhead: float = 0.0,
+    split_k: int = 1,
 ) -> tuple[int, int, int, int]:
     """(folds, waves, work, fixed) cycles for ``repeat`` m×k by k×n GEMMs, no memory stalls.
 
     ``k`` counts reduction steps (K′ divided by the MACs a PE does per cycle). ``work`` is the part
     that scales with the folds — divided by ``efficiency``, the achieved fraction of peak — and
-    ``fixed`` the fill/drain/preload latency; compute cycles = work + fixed. Several arrays take
-    tiles of ``tile_folds`` folds each, in waves (the last one partly idle).
+    ``fixed`` the fill/drain/preload latency plus the waves' tile overheads; compute = work + fixed. Several arrays take
+    tiles of ``tile_folds`` folds each, in waves (the last one partly idle); each wave pays
+    ``tile_overhead`` cycles, and up to ``split_k`` pieces of K fill cores the tiles leave idle.
     """
     sr, sc, t = spatial_dims(dataflow, m, n, k)
     folds = ceil_div(sr, rows) * ceil_div(sc, cols) * repeat
@@ -79,9 +88,17 @@ def compute_cycles(
     if compat:
         waves = ceil_div(folds, cores)
         return folds, waves, waves * (preload + t + skew) - 1, 0
-    waves = ceil_div(ceil_div(folds, tile_folds), cores)
+    tiles = ceil_div(folds, tile_folds)
+    waves = ceil_div(tiles, cores)
     work = math.ceil(waves * tile_folds * max(t, rows) / efficiency)
-    return folds, waves, work, preload + skew - 1 + mux_extra
+    per_tile = waves * tile_overhead  # prologue + epilogue of every wave: fixed latency, not fold work
+    for s in range(2, split_k + 1):
+        if tiles * s > cores or ceil_div(t, s) < rows:
+            break
+        w = math.ceil(tile_folds * max(ceil_div(t, s), rows) / efficiency)  # one wave of s·tiles
+        if w + 2.0 * tile_overhead < work + per_tile:  # plus one epilogue reducing the partial tiles
+            work, per_tile, waves = w, 2.0 * tile_overhead, 1
+    return folds, waves, work, math.ceil(preload + skew - 1 + mux_extra + per_tile)
 
 
 @jit

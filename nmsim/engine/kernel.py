@@ -27,6 +27,7 @@ _EB, _AB, _CIF, _CF, _COF = (
 _BPC, _MUXC, _KPP = HW["dram_bytes_per_cycle"], HW["mux_extra"], HW["k_per_pe"]
 _EFF, _SEFF, _TILE = HW["efficiency"], HW["sparse_efficiency"], HW["tile_folds"]
 _OVH, _SOVH = HW["overhead_cycles"], HW["sparse_overhead_cycles"]
+_TOVH, _SPLITK = HW["tile_overhead_cycles"], HW["split_k"]
 _EMAC, _EMUX, _EMETA = HW["e_mac"], HW["e_mux"], HW["e_metadata_bit"]
 _EIR, _EIW, _EFR, _EFW = HW["e_ifmap_read"], HW["e_ifmap_write"], HW["e_filter_read"], HW["e_filter_write"]
 _EOR, _EOW, _EDRAM, _STATIC = HW["e_ofmap_read"], HW["e_ofmap_write"], HW["e_dram"], HW["static_w"]
@@ -60,8 +61,9 @@ def evaluate_gemm(
     overhead = 0 if compat else int(hw[_OVH] + (hw[_SOVH] if sparse else 0.0))
 
     folds, waves, work, fixed = compute_cycles(
-        df, rows, cols, cores, m, n, k_steps, repeat, compat, mux_extra, int(hw[_TILE]), eff
-    )
+        df, rows, cols, cores, m, n, k_steps, repeat, compat, mux_extra, int(hw[_TILE]), eff,
+        hw[_TOVH], int(hw[_SPLITK]),
+    )  # fmt: skip
     fixed += overhead
     compute = work + fixed
     d_if, d_f, d_of, pro, epi = dram_traffic(

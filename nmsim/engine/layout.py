@@ -25,6 +25,8 @@ HW_FIELDS: tuple[str, ...] = (
     "tile_folds",  # folds per tile handed to one array
     "overhead_cycles",  # fixed per-GEMM launch/epilogue cost
     "sparse_overhead_cycles",  # extra fixed cost of a sparse kernel
+    "tile_overhead_cycles",  # per wave of tiles: prologue + epilogue outside the K loop
+    "split_k",  # most pieces K is split into when the tiles leave cores idle (1 = never)
     "e_mac",  # pJ per MAC
     "e_mux",  # pJ per operand select
     "e_metadata_bit",  # pJ per metadata bit read

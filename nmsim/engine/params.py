@@ -69,6 +69,8 @@ def _flatten(hw: HardwareConfig, dt: str) -> np.ndarray:
         "tile_folds": arr.tile_folds,
         "overhead_cycles": arr.launch_overhead_us * 1e-6 * clock_hz,
         "sparse_overhead_cycles": hw.sparse.extra_overhead_us * 1e-6 * clock_hz,
+        "tile_overhead_cycles": arr.tile_overhead_cycles,
+        "split_k": arr.split_k,
         "e_mac": scaled(en.mac[dt], "logic"),  # type: ignore[index]
         "e_mux": scaled(en.mux_select, "logic"),
         "e_metadata_bit": scaled(en.metadata_per_bit, "sram"),

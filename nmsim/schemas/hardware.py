@@ -35,6 +35,12 @@ class ArrayConfig(Sourced):
         default_factory=dict, description="achieved fraction of peak in dense mode, per dtype (default 1)"
     )
     launch_overhead_us: float = Field(0.0, ge=0, description="fixed cost per GEMM: launch, epilogue (µs)")
+    tile_overhead_cycles: float = Field(
+        0.0, ge=0, description="cycles each wave of tiles spends outside its K loop: prologue, epilogue"
+    )
+    split_k: PositiveInt = Field(
+        1, le=64, description="most pieces K is split into when the output tiles leave cores idle (1 = never)"
+    )
 
 
 class ModeRange(Strict):

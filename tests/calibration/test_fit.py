@@ -16,6 +16,8 @@ TRUTH = {
     "array.efficiency.int8": 0.64,
     "sparse.efficiency.fp16": 0.81,
     "array.launch_overhead_us": 6.0,
+    "array.tile_overhead_cycles": 1200.0,
+    "sparse.extra_overhead_us": 3.0,
 }
 
 
@@ -34,8 +36,10 @@ def _synthetic() -> list[Sample]:
     ]
     # small shapes make the launch overhead identifiable
     samples += [
-        Sample(256, 512, 512, "fp16", None, 0.0, "small"),
-        Sample(512, 256, 256, "int8", "2:4", 0.0, "tiny"),
+        Sample(m, n, k, dt, sp, 0.0, f"small {m}x{n}x{k}")
+        for (m, n, k) in ((256, 512, 512), (1024, 512, 512), (2048, 1024, 1024), (1024, 512, 4096))
+        for dt in ("fp16", "int8")
+        for sp in (None, "2:4")
     ]
     seconds = predict(hw, samples)
     return [

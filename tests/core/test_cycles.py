@@ -46,6 +46,34 @@ def test_realistic_mode_overlaps_weight_loads_hand_worked() -> None:
     assert cycles(OS, 4, 4, 1, 8, 8, 16, 1, False, 2) == 4 * 16 + 6 - 1 + 2
 
 
+def test_tile_overhead_per_wave_hand_worked() -> None:
+    # OS 4x4, 4 cores, M=N=8, K=16: 4 folds = 4 tiles = 1 wave of max(16, 4) = 16 cycles of work;
+    # fixed = skew 4+4-2 - 1 = 5, plus one wave's tile overhead of 10
+    assert compute_cycles(OS, 4, 4, 4, 8, 8, 16, 1, False, 0, 1, 1.0, 10.0) == (4, 1, 16, 15)
+    # M=16: 8 tiles on 4 cores = 2 waves: work 32, fixed 5 + 2 x 10
+    assert compute_cycles(OS, 4, 4, 4, 16, 8, 16, 1, False, 0, 1, 1.0, 10.0) == (8, 2, 32, 25)
+    # compat (SCALE-Sim) ignores both GPU mechanisms
+    assert (
+        compute_cycles(OS, 4, 4, 4, 8, 8, 16, 1, True, 0, 1, 1.0, 10.0, 8)[2:]
+        == (compute_cycles(OS, 4, 4, 4, 8, 8, 16, 1, True, 0)[2:])
+    )
+
+
+def test_split_k_fills_idle_cores_hand_worked() -> None:
+    # OS 4x4, 8 cores, M=N=4 (one tile), K=64: unsplit 64 cycles of work on one core.
+    assert compute_cycles(OS, 4, 4, 8, 4, 4, 64, 1, False, 0, 1, 1.0, 0.0, 1) == (1, 1, 64, 5)
+    # split_k 8: 8 pieces of K=8 on 8 cores, one wave; the reducing epilogue costs 2 x 0
+    assert compute_cycles(OS, 4, 4, 8, 4, 4, 64, 1, False, 0, 1, 1.0, 0.0, 8) == (1, 1, 8, 5)
+    # with a tile overhead of 10: unsplit 64 + 10 = 74 > split 8 + 2 x 10 = 28 → split
+    assert compute_cycles(OS, 4, 4, 8, 4, 4, 64, 1, False, 0, 1, 1.0, 10.0, 8) == (1, 1, 8, 25)
+    # with 100: unsplit 164 < split 8 + 200 → no split
+    assert compute_cycles(OS, 4, 4, 8, 4, 4, 64, 1, False, 0, 1, 1.0, 100.0, 8) == (1, 1, 64, 105)
+    # a piece never streams fewer than R = 4 steps: K=12 splits into at most 3 pieces of 4
+    assert compute_cycles(OS, 4, 4, 8, 4, 4, 12, 1, False, 0, 1, 1.0, 0.0, 8)[2] == 4
+    # tiles that already fill the cores are never split: 8 tiles on 8 cores
+    assert compute_cycles(OS, 4, 4, 8, 16, 8, 64, 1, False, 0, 1, 1.0, 0.0, 8)[2] == 64
+
+
 @pytest.mark.parametrize("dataflow", [OS, WS, IS])
 def test_one_fold_realistic_equals_compat(dataflow: int) -> None:
     # a single fold has nothing to overlap: both modes agree (T >= R)
