@@ -64,10 +64,14 @@ def main() -> None:
     except typer.Abort:
         typer.echo("aborted", err=True)
         sys.exit(130)
-    except Exception as exc:  # click usage errors carry their own exit code
-        import click
-
-        if isinstance(exc, click.ClickException):
-            exc.show()
-            sys.exit(2 if isinstance(exc, click.UsageError) else exc.exit_code)
-        raise
+    except Exception as exc:
+        # Usage errors (unknown option, missing or malformed value). Recent typer vendors its own click,
+        # whose exception classes are not click's, so recognise them by what they carry.
+        message = getattr(exc, "format_message", None)
+        if message is None or not hasattr(exc, "exit_code"):
+            raise
+        text = " ".join(str(message()).split())
+        typer.echo(f"error: {text}", err=True)
+        usage = type(exc).__name__ in ("UsageError", "BadParameter", "MissingParameter", "NoSuchOption",
+                                      "BadOptionUsage", "BadArgumentUsage")  # fmt: skip
+        sys.exit(2 if usage or exc.exit_code == 2 else exc.exit_code)

@@ -14,8 +14,7 @@ from nmsim.cli.common import console, emit, fmt_energy, fmt_time, resolve_hw
 from nmsim.cost.compare import RecipeRow, recipe_rows
 from nmsim.cost.options import CostOptions
 from nmsim.cost.plot import KIND_COLOURS, plot_recipes
-from nmsim.errors import NmsimInputError
-from nmsim.io.loaders import load_trace
+from nmsim.io.loaders import expand_trace_paths, load_trace
 from nmsim.io.registry import DEFAULT_HARDWARE
 from nmsim.schemas.trace import Trace
 from nmsim.workloads.scope import check_scope
@@ -30,16 +29,7 @@ _KIND_LABEL = {
 
 def collect_traces(paths: list[Path]) -> list[Trace]:
     """Load trace files; a folder contributes every ``*.json`` in it (sorted by name)."""
-    files: list[Path] = []
-    for p in paths:
-        if p.is_dir():
-            found = sorted(p.glob("*.json"))
-            if not found:
-                raise NmsimInputError("TRACE", f"folder '{p}' holds no *.json trace")
-            files += found
-        else:
-            files.append(p)
-    return [load_trace(f) for f in files]
+    return [load_trace(f) for p in paths for f in expand_trace_paths(p)]
 
 
 def _pct(x: float) -> str:

@@ -6,12 +6,10 @@ slowest, hardware combinations (base config, then each parameter, the last faste
 
 from __future__ import annotations
 
-import glob
 import hashlib
 import json
 import math
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -22,12 +20,13 @@ from nmsim.explore.spec import SweepSpec, canonical_value
 from nmsim.io.loaders import (
     HW_ALIASES,
     apply_overrides,
+    expand_trace_paths,
     load_trace,
     read_document,
     resolve_hardware_path,
     trace_to_json,
 )
-from nmsim.io.registry import DEFAULT_HARDWARE, data_dir, default_trace_path
+from nmsim.io.registry import DEFAULT_HARDWARE, default_trace_path
 from nmsim.schemas.hardware import HardwareConfig
 from nmsim.schemas.trace import Trace
 
@@ -167,24 +166,9 @@ def resolve_traces(items: list[Trace | str]) -> list[TraceEntry]:
         if isinstance(item, Trace):
             out.append(TraceEntry("", item))
             continue
-        for path in _expand(item):
+        for path in expand_trace_paths(item):
             out.append(TraceEntry(path, load_trace(path)))
     return out
-
-
-def _expand(item: str) -> list[str]:
-    if any(c in item for c in "*?["):
-        found = sorted(glob.glob(item))
-        if not found:
-            raise NmsimInputError("traces", "the pattern matches no file", item)
-        return found
-    if Path(item).exists():
-        return [item]
-    shipped = data_dir("traces")
-    for cand in (shipped / item, shipped / f"{item}.json"):
-        if cand.is_file():
-            return [str(cand)]
-    raise NmsimInputError("traces", "no such file (a path, a glob, or a shipped trace's name)", item)
 
 
 def resolve_hw_bases(names: list[str]) -> list[HwBase]:

@@ -150,6 +150,33 @@ def load_trace(path: str | os.PathLike[str]) -> Trace:
     return validate_model(Trace, read_document(path), str(path))
 
 
+def expand_trace_paths(item: str | os.PathLike[str]) -> list[str]:
+    """Trace files named by ``item``: a file, a glob, a folder (its ``*.json``, sorted), or a shipped
+    trace or folder by name (``wmt_transformer_1x8``, ``translation``)."""
+    import glob
+
+    from nmsim.io.registry import data_dir
+
+    text = str(item)
+    if any(c in text for c in "*?["):
+        found = sorted(glob.glob(text))
+        if not found:
+            raise NmsimInputError("traces", "the pattern matches no file", text)
+        return found
+    shipped = data_dir("traces")
+    for cand in (Path(text), shipped / text, shipped / f"{text}.json"):
+        if cand.is_dir():
+            files = sorted(str(f) for f in cand.glob("*.json"))
+            if not files:
+                raise NmsimInputError("traces", "the folder holds no *.json trace", text)
+            return files
+        if cand.is_file():
+            return [str(cand)]
+    raise NmsimInputError(
+        "traces", "no such file (a path, a glob, a folder, or a shipped trace's name)", text
+    )
+
+
 def trace_to_json(trace: Trace) -> str:
     """Deterministic JSON text of a trace (schema_version always present, unset optionals omitted)."""
     data = trace.model_dump(mode="json", exclude_none=True)

@@ -151,6 +151,10 @@ BAD_GEMM = [
     (["--m", "4", "--n", "4", "--k", "4", "--dtype", "int4"], ("dtype",)),
     (["--m", "4", "--n", "4", "--k", "4", "--compat", "timeloop"], ("compat", "scalesim")),
     (["--m", "4", "--n", "4", "--k", "4", "--rows", "0"], ("array.rows",)),
+    # usage errors that the option parser raises (typer's own click): one line too
+    (["--m", "4", "--n", "4", "--k", "4", "--split_k", "3"], ("No such option: --split_k",)),
+    (["--m", "x", "--n", "4", "--k", "4"], ("'--m'",)),
+    (["--n", "4", "--k", "4"], ("Missing option '--m'",)),
 ]
 
 

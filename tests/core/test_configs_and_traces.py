@@ -134,3 +134,20 @@ def test_unquoted_nm_in_yaml_is_a_pattern_not_base_60(tmp_path: Path) -> None:
     t = tmp_path / "t.yaml"
     t.write_text("name: t\nlayers:\n  - {name: a, m: 4, k: 8, n: 4, pattern: 1:4}\n")
     assert nmsim.load_trace(t).layers[0].pattern == "1:4"
+
+
+def test_expand_trace_paths_files_folders_globs_and_shipped_names(tmp_path) -> None:
+    from nmsim.errors import NmsimInputError
+    from nmsim.io.loaders import expand_trace_paths
+
+    for name in ("b.json", "a.json", "notes.txt"):
+        (tmp_path / name).write_text("{}")
+    assert expand_trace_paths(tmp_path) == [str(tmp_path / "a.json"), str(tmp_path / "b.json")]
+    assert expand_trace_paths(str(tmp_path / "*.json")) == expand_trace_paths(tmp_path)
+    assert expand_trace_paths(tmp_path / "b.json") == [str(tmp_path / "b.json")]
+    # a shipped folder by name: the 93 cells of the reference grid
+    assert len(expand_trace_paths("translation")) == 93
+    (tmp_path / "empty").mkdir()
+    for bad in (tmp_path / "empty", tmp_path / "missing", str(tmp_path / "*.yaml")):
+        with pytest.raises(NmsimInputError):
+            expand_trace_paths(bad)
