@@ -21,6 +21,7 @@ import statistics
 from pathlib import Path
 
 import nmsim
+from nmsim.calibration.fit import speedup_stats
 from nmsim.calibration.measurements import load_measurements
 from nmsim.io.atomic import write_text_atomic
 
@@ -45,11 +46,13 @@ def rows_for(hw_name: str, path: Path) -> list[dict]:
 
 def summary(rows: list[dict]) -> str:
     lat = [abs(r[f"pred_{x}_us"] / r[f"{x}_us"] - 1) for r in rows for x in ("dense", "sparse")]
-    sp = [abs(r["pred_speedup"] / r["speedup"] - 1) for r in rows]
-    right = sum((r["pred_speedup"] > 1) == (r["speedup"] > 1) for r in rows)
+    sp = speedup_stats(
+        {i: r["speedup"] for i, r in enumerate(rows)}, {i: r["pred_speedup"] for i, r in enumerate(rows)},
+        list(range(len(rows))),
+    )  # fmt: skip
     return (
-        f"{len(rows)} | {100 * statistics.median(lat):.1f}% | {100 * statistics.median(sp):.1f}% "
-        f"(max {100 * max(sp):.0f}%) | {right}/{len(rows)} |"
+        f"{len(rows)} | {100 * statistics.median(lat):.1f}% | {100 * sp['median_abs_error']:.1f}% "
+        f"(max {100 * sp['max_abs_error']:.0f}%) | {sp['verdict_right']}/{len(rows)} |"
     )
 
 

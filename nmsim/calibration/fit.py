@@ -81,6 +81,26 @@ def predict(hw: HardwareConfig, samples: list[Sample]) -> np.ndarray:
     )
 
 
+def speedups(samples: list[Sample], seconds: np.ndarray) -> dict[str, float]:
+    """Dense/sparse speedup per GEMM: samples paired by label (``"<row label> <dtype> <dense|n:m>"``)."""
+    dense, sparse = {}, {}
+    for s, t in zip(samples, seconds, strict=True):
+        key = s.label.rsplit(" ", 1)[0]  # "<row label> <dtype>" without the dense / n:m tag
+        (dense if s.sparsity is None else sparse)[key] = float(t)
+    return {key: dense[key] / sparse[key] for key in dense if key in sparse}
+
+
+def speedup_stats(measured: dict[Any, float], predicted: dict[Any, float], keys: list[Any]) -> dict[str, Any]:
+    """Median and max |error| of the predicted speedups over ``keys``, and how often faster/slower is right."""
+    keys = [k for k in keys if k in predicted]
+    if not keys:
+        return {"count": 0}
+    err = np.array([predicted[k] / measured[k] - 1 for k in keys])
+    right = sum((predicted[k] > 1) == (measured[k] > 1) for k in keys)
+    return {"count": len(keys), "median_abs_error": float(np.median(np.abs(err))),
+            "max_abs_error": float(np.max(np.abs(err))), "verdict_right": int(right)}  # fmt: skip
+
+
 def _config(
     doc: dict[str, Any], values: dict[str, float], note: str
 ) -> tuple[dict[str, Any], HardwareConfig]:

@@ -72,6 +72,4 @@ def main() -> None:
             raise
         text = " ".join(str(message()).split())
         typer.echo(f"error: {text}", err=True)
-        usage = type(exc).__name__ in ("UsageError", "BadParameter", "MissingParameter", "NoSuchOption",
-                                      "BadOptionUsage", "BadArgumentUsage")  # fmt: skip
-        sys.exit(2 if usage or exc.exit_code == 2 else exc.exit_code)
+        sys.exit(exc.exit_code)  # 2 for the UsageError family (unknown option, bad or missing value)

@@ -6,39 +6,18 @@ import json
 import re
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import typer
 import yaml
 from rich.table import Table
 
-from nmsim.calibration.fit import Sample, fit, predict
+from nmsim.calibration.fit import Sample, fit, predict, speedup_stats, speedups
 from nmsim.calibration.measurements import load_measurements
 from nmsim.cli import fail
 from nmsim.cli.common import console
 from nmsim.io.atomic import write_text_atomic
 from nmsim.io.loaders import hardware_from_document, read_document, resolve_hardware_path
-
-
-def _speedups(samples: list[Sample], seconds: np.ndarray) -> dict[str, float]:
-    """Dense/sparse speedup per GEMM (keyed by m, n, k, dtype)."""
-    dense, sparse = {}, {}
-    for s, t in zip(samples, seconds, strict=True):
-        key = s.label.rsplit(" ", 1)[0]  # "<row label> <dtype>" without the dense / n:m tag
-        (dense if s.sparsity is None else sparse)[key] = float(t)
-    return {key: dense[key] / sparse[key] for key in dense if key in sparse}
-
-
-def _speedup_stats(sp_meas: dict[str, float], sp_pred: dict[str, float], keys: list[str]) -> dict[str, Any]:
-    """Median and max |error| of the predicted speedups, and how often faster/slower is called right."""
-    keys = [k for k in keys if k in sp_pred]
-    if not keys:
-        return {"count": 0}
-    err = np.array([sp_pred[k] / sp_meas[k] - 1 for k in keys])
-    right = sum((sp_pred[k] > 1) == (sp_meas[k] > 1) for k in keys)
-    return {"count": len(keys), "median_abs_error": float(np.median(np.abs(err))),
-            "max_abs_error": float(np.max(np.abs(err))), "verdict_right": int(right)}  # fmt: skip
 
 
 def _load_samples(paths: list[Path], sustained: bool) -> list[Sample]:
@@ -94,7 +73,7 @@ def calibrate(
     write_text_atomic(
         out, header + yaml.safe_dump(result.document, sort_keys=False, width=120, allow_unicode=True)
     )
-    sp_meas, sp_pred = _speedups(everything, measured), _speedups(everything, after)
+    sp_meas, sp_pred = speedups(everything, measured), speedups(everything, after)
     checked_keys = {s.label.rsplit(" ", 1)[0] for s in checked}
     rows = [
         {
@@ -113,8 +92,8 @@ def calibrate(
         "rms_log_error_fit": rms,
         "median_abs_error_check": float(np.median(np.abs(err[len(fitted) :]))) if checked else None,
         "speedups": {k: {"measured": sp_meas[k], "predicted": sp_pred.get(k)} for k in sp_meas},
-        "speedup_fit": _speedup_stats(sp_meas, sp_pred, [k for k in sp_meas if k not in checked_keys]),
-        "speedup_check": _speedup_stats(sp_meas, sp_pred, [k for k in sp_meas if k in checked_keys]),
+        "speedup_fit": speedup_stats(sp_meas, sp_pred, [k for k in sp_meas if k not in checked_keys]),
+        "speedup_check": speedup_stats(sp_meas, sp_pred, [k for k in sp_meas if k in checked_keys]),
         "rows": rows,
         "out": str(out),
     }

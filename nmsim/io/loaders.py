@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import glob
 import json
 import os
 from pathlib import Path
@@ -12,7 +13,7 @@ from pydantic import BaseModel, ValidationError
 
 from nmsim.errors import NmsimInputError, from_validation_error
 from nmsim.io.atomic import write_text_atomic
-from nmsim.io.registry import shipped_hardware
+from nmsim.io.registry import data_dir, shipped_hardware
 from nmsim.io.yaml_safe import load_yaml
 from nmsim.schemas.hardware import HardwareConfig
 from nmsim.schemas.trace import Trace
@@ -153,10 +154,6 @@ def load_trace(path: str | os.PathLike[str]) -> Trace:
 def expand_trace_paths(item: str | os.PathLike[str]) -> list[str]:
     """Trace files named by ``item``: a file, a glob, a folder (its ``*.json``, sorted), or a shipped
     trace or folder by name (``wmt_transformer_1x8``, ``translation``)."""
-    import glob
-
-    from nmsim.io.registry import data_dir
-
     text = str(item)
     if any(c in text for c in "*?["):
         found = sorted(glob.glob(text))

@@ -67,7 +67,7 @@ class TrainResult:
 
 
 def _tensors(b: Batch, device: torch.device | str = "cpu") -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    return tuple(torch.from_numpy(a).to(device, non_blocking=True) for a in (b.src, b.tgt_in, b.tgt_out))
+    return tuple(torch.from_numpy(a).to(device) for a in (b.src, b.tgt_in, b.tgt_out))
 
 
 def lr_factor(step: int, warmup: int, total: int) -> float:
@@ -110,9 +110,7 @@ def train_translation(cfg: TrainConfig, progress: Callable[[int, dict], None] | 
         torch.set_num_threads(cfg.threads)
     torch.manual_seed(cfg.seed)
     task = TranslationTask(seed=cfg.seed, eval_size=cfg.eval_size)
-    device = torch.device(cfg.device)
-    if device.type == "cuda":
-        torch.cuda.manual_seed_all(cfg.seed)
+    device = torch.device(cfg.device)  # torch.manual_seed above seeds the CUDA generators too
     model = build_model(task, cfg.d_model).to(device)
     opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, betas=(0.9, 0.98), weight_decay=0.0)
     sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: lr_factor(s, cfg.warmup, cfg.steps))

@@ -10,10 +10,11 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 import nmsim
-from nmsim.calibration.fit import predict
+from nmsim.calibration.fit import predict, speedups
 from nmsim.calibration.measurements import load_measurements
 from nmsim.io.loaders import apply_overrides, hardware_from_document, read_document, resolve_hardware_path
 from tests.conftest import REPO
@@ -77,15 +78,10 @@ def test_calibrate_bad_parameter_is_one_line_exit_2(tmp_path: Path) -> None:
 
 def _speedups(hw_name: str, path: Path, label: str) -> list[tuple[float, float]]:
     """(measured, predicted) 2:4 speedup of every row whose label matches ``label``."""
-    hw = nmsim.load_hardware(hw_name)
     samples = [s for s in load_measurements(path).samples() if re.search(label, s.label)]
-    seconds = predict(hw, samples)
-    meas, pred = {}, {}
-    for s, t in zip(samples, seconds, strict=True):
-        key = s.label.rsplit(" ", 1)[0]
-        meas.setdefault(key, {})[s.sparsity] = s.seconds
-        pred.setdefault(key, {})[s.sparsity] = t
-    return [(meas[k][None] / meas[k]["2:4"], pred[k][None] / pred[k]["2:4"]) for k in meas]
+    measured = speedups(samples, np.array([s.seconds for s in samples]))
+    predicted = speedups(samples, predict(nmsim.load_hardware(hw_name), samples))
+    return [(measured[k], predicted[k]) for k in measured]
 
 
 @pytest.mark.parametrize(
