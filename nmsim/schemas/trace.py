@@ -1,8 +1,14 @@
 """Layer-trace schema (``traces/*.json``): the workload, its weights' sparsity, and how it was trained.
 
-Written by the training library (:mod:`nmsim.train`), the model-zoo builders and the importers; read
-by the simulator. GEMM convention: activations ``m``×``k``, weights ``k``×``n``, output ``m``×``n``;
-N:M sparsity is on the weights along ``k``.
+Written by the training library (:mod:`nmsim.train`), the model-zoo builders, the importers and the
+published-results builder; read by the simulator. GEMM convention: activations ``m``×``k``, weights
+``k``×``n``, output ``m``×``n``; N:M sparsity is on the weights along ``k``.
+
+Schema versions: ``1.0`` (first generation) and ``2.0``, which adds, all optional: producer→consumer
+edges between layers (``Layer.inputs``, ``Layer.residual``; layers then list in execution order), the
+target density of unstructured masks and a settings hash (``TrainingRecord``), and the provenance of a
+metric (``Metrics.source``/``dataset``/``split``/``citation``/``variant``/``caveat``/``task_info``).
+A 1.0 document is read as 2.0 unchanged (:data:`READABLE_VERSIONS`); writers always write 2.0.
 """
 
 from __future__ import annotations
@@ -15,7 +21,8 @@ from nmsim.dtypes import DType
 from nmsim.schemas.common import Strict
 from nmsim.sparsity import NM, parse_nm
 
-SCHEMA_VERSION = "1.0"
+SCHEMA_VERSION = "2.0"
+READABLE_VERSIONS: tuple[str, ...] = ("1.0", "2.0")
 
 OpKind = Literal["linear", "conv2d", "attention"]
 Role = Literal[
@@ -107,6 +114,16 @@ class Layer(Strict):
     density: float | None = Field(None, gt=0, le=1, description="measured fraction of nonzero weights")
     mask_stats: MaskStats | None = None
     sparsifiable: bool | None = Field(None, description="may sweeps/recipes impose N:M here")
+    inputs: list[str] | None = Field(
+        None,
+        description=(
+            "layers whose outputs make this layer's activation operand(s), through element-wise ops only "
+            "(norms, activations, softmax); [] = the model's input; None = not known"
+        ),
+    )
+    residual: list[str] | None = Field(
+        None, description="layers whose outputs are added to this layer's output (skip connections)"
+    )
 
     @field_validator("pattern")
     @classmethod
@@ -142,6 +159,11 @@ class Layer(Strict):
     def nm(self) -> NM | None:
         """The nominal N:M pattern, or None for dense/unstructured."""
         return None if self.pattern in ("dense", "unstructured") else parse_nm(self.pattern)
+
+    @property
+    def has_edges(self) -> bool:
+        """True when this layer's producers are known (``inputs`` is set)."""
+        return self.inputs is not None
 
     @property
     def conv_k_runs(self) -> int:
@@ -203,6 +225,16 @@ class TrainingRecord(Strict):
     tokens_per_step: PositiveInt | None = None
     sparsified_layers: list[str] = Field(default_factory=list)
     phases: list[Phase] = Field(min_length=1)
+    target_density: float | None = Field(
+        None, gt=0, le=1, description="fraction of weights kept at the end (unstructured targets: GMP)"
+    )
+    settings_hash: str | None = Field(
+        None, description="hash of every training setting except recipe, target and seed (grids refuse mixes)"
+    )
+    provenance: dict[str, str] = Field(
+        default_factory=dict,
+        description="where schedule numbers come from: parameter or phase name → 'paper, Table 13' or 'derived: ...'",
+    )
 
     @field_validator("target")
     @classmethod
@@ -221,20 +253,38 @@ class TrainingRecord(Strict):
         return self
 
 
+MetricSource = Literal["measured", "published"]
+
+
 class Metrics(Strict):
-    """Task quality of the trained model."""
+    """Task quality of the trained model, and where the number comes from.
+
+    ``accuracy`` is a fraction (0.9 = 90 %) for accuracy-like metrics. ``source`` is ``measured`` (nmsim
+    trained it; ``seed`` set) or ``published`` (a paper's table: ``citation`` names table and row; no
+    seed unless the paper states one). ``variant`` tells apart rows of one (recipe, target) that differ
+    in something other than the seed (e.g. ``dense-10k``, a decay rate), so they are never averaged as seeds.
+    """
 
     task: str
     metric: str = "token_accuracy"
     accuracy: float | None = None
     seed: int | None = None
     extra: dict[str, float] = Field(default_factory=dict)
+    source: MetricSource = "measured"
+    dataset: str | None = Field(None, description="e.g. 'ImageNet-1K', 'WMT14 En-De', a corpus name")
+    split: str | None = Field(None, description="e.g. 'validation', 'test', 'held-out 5%'")
+    citation: str | None = Field(None, description="paper, table and row the number comes from")
+    variant: str | None = Field(None, description="variant key: rows differing in more than the seed")
+    caveat: str | None = Field(None, description="what a reader must know (a marked row, a naming slip)")
+    task_info: dict[str, str | int | float | bool] = Field(
+        default_factory=dict, description="task metadata: corpus hash, tokenizer, context length, ..."
+    )
 
 
 class Trace(Strict):
     """A model's layer trace: the unit the simulator consumes."""
 
-    schema_version: Literal["1.0"] = SCHEMA_VERSION
+    schema_version: Literal["2.0"] = SCHEMA_VERSION
     name: str = Field(min_length=1)
     description: str = ""
     source: str = Field("", description="how this trace was produced (builder, command, importer)")
@@ -242,12 +292,30 @@ class Trace(Strict):
     training: TrainingRecord | None = None
     metrics: Metrics | None = None
 
+    @field_validator("schema_version", mode="before")
+    @classmethod
+    def _migrate(cls, v: object) -> object:
+        """Read an older schema version as this one (1.0 → 2.0 adds only optional fields)."""
+        if v in READABLE_VERSIONS:
+            return SCHEMA_VERSION
+        raise ValueError(f"readable versions: {', '.join(READABLE_VERSIONS)} (written: {SCHEMA_VERSION})")
+
     @model_validator(mode="after")
     def _names(self) -> Trace:
         names = [layer.name for layer in self.layers]
         dup = {n for n in names if names.count(n) > 1}
         if dup:
             raise ValueError(f"layer names must be unique; repeated: {sorted(dup)[:3]}")
+        seen: set[str] = set()
+        for i, layer in enumerate(self.layers):
+            for kind, edges in (("inputs", layer.inputs), ("residual", layer.residual)):
+                later = [e for e in edges or () if e not in seen]
+                if later:
+                    raise ValueError(
+                        f"layers[{i}].{kind} names {later[:3]}, which is not an earlier layer "
+                        "(edges point to layers listed before, in execution order)"
+                    )
+            seen.add(layer.name)
         if self.training is not None:
             known = set(names)
             for i, ph in enumerate(self.training.phases):

@@ -23,6 +23,7 @@ from nmsim.schemas.trace import (
 from nmsim.train.masks import block_histogram
 from nmsim.train.selectors import eligible_layers, layer_role
 from nmsim.train.sparsifier import Sparsifier, _unwrap
+from nmsim.workloads.edges import link_named_layers
 
 
 def record_gemms(model: nn.Module, run_forward: Callable[[], Any]) -> list[dict[str, Any]]:
@@ -107,7 +108,22 @@ def build_layers(records: list[dict[str, Any]], sp: Sparsifier | None) -> list[L
                 extra["mask_stats"] = MaskStats(block=block, histogram=block_histogram(w != 0, block, axis))
             extra["density"] = max(float((w != 0).float().mean()), 1e-9)
         layers.append(Layer(pattern=pattern, **rec, **extra))
-    return layers
+    return with_edges(layers)
+
+
+def with_edges(layers: list[Layer]) -> list[Layer]:
+    """``layers`` in execution order with producer→consumer edges, when their names follow
+    ``nmsim.train.models``' convention (:func:`nmsim.workloads.edges.link_named_layers`); else unchanged."""
+    linked = link_named_layers([layer.name for layer in layers])
+    if linked is None:
+        return layers
+    order, edges = linked
+    by_name = {layer.name: layer for layer in layers}
+    out = []
+    for name in order:
+        inputs, residual = edges[name]
+        out.append(by_name[name].model_copy(update={"inputs": inputs, "residual": residual}))
+    return out
 
 
 def build_training_record(sp: Sparsifier, batch_size: int | None, tokens: int | None,

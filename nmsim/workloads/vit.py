@@ -1,6 +1,6 @@
 """Vision Transformer traces from hyperparameters: patch embedding (a conv), encoder, classifier head.
 
-The encoder is :func:`nmsim.workloads.transformer.transformer_trace` (encoder-only) over the patch
+The encoder is :func:`nmsim.workloads.transformer.transformer_layers` (encoder-only) over the patch
 tokens. The patch embedding is a ``patch``×``patch`` convolution with stride ``patch`` (im2col GEMM
 m = batch·tokens, k = channels·patch², n = d_model); the head maps one pooled token per image to the
 classes.
@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from nmsim.schemas.trace import ConvShape, Layer, Trace
-from nmsim.workloads.transformer import TransformerSpec, transformer_trace
+from nmsim.workloads.transformer import TransformerSpec, transformer_layers
 
 
 @dataclass(frozen=True)
@@ -68,8 +68,9 @@ def vit_trace(s: ViTSpec) -> Trace:
             stride=s.patch,
         ),
         dtype=s.dtype,  # type: ignore[arg-type]
+        inputs=[],
     )
-    encoder = transformer_trace(
+    encoder = transformer_layers(
         TransformerSpec(
             name=s.name,
             d_model=s.d_model,
@@ -82,6 +83,7 @@ def vit_trace(s: ViTSpec) -> Trace:
             qkv_pattern=s.qkv_pattern,
             out_pattern=s.out_pattern,
             dtype=s.dtype,
+            stream_input=("patch_embed",),
         )
     )
     head = Layer(
@@ -92,7 +94,6 @@ def vit_trace(s: ViTSpec) -> Trace:
         k=s.d_model,
         n=s.classes,
         dtype=s.dtype,  # type: ignore[arg-type]
+        inputs=[encoder[-1].name],  # the pooled (or class) token of the last block's stream
     )
-    return Trace(
-        name=s.name, description=s.description, source=s.source, layers=[embed, *encoder.layers, head]
-    )
+    return Trace(name=s.name, description=s.description, source=s.source, layers=[embed, *encoder, head])

@@ -117,7 +117,7 @@ def test_hw_and_trace_commands() -> None:
     p = run("trace", "validate", "traces/wmt_transformer_1x8.json")
     assert p.returncode == 0 and p.stdout.startswith("ok:")
     p = run("trace", "schema")
-    assert json.loads(p.stdout)["properties"]["schema_version"]["const"] == "1.0"
+    assert json.loads(p.stdout)["properties"]["schema_version"]["const"] == "2.0"
 
 
 def test_import_scalesim_conv_topology(tmp_path: Path) -> None:
