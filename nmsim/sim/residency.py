@@ -1,0 +1,99 @@
+"""Inter-layer residency: which layer outputs stay on chip until their consumers have read them.
+
+A trace whose layers carry producer→consumer edges (``Layer.inputs``, ``Layer.residual``, in
+execution order) can keep a layer's output in the on-chip level that holds activations instead of
+writing it to DRAM and reading it back. The planner walks the layers in order with a liveness
+analysis:
+
+- a tensor (one layer's output, ``m·n·repeat`` elements) is live from its producer to its last
+  consumer (through ``inputs`` or ``residual``);
+- when a layer finishes, its output stays resident if it has a consumer and every tensor resident at
+  that point, its own inputs included, plus this output fits in ``budget`` bytes; otherwise it goes to
+  DRAM as today (first come, first kept: a resident tensor is never evicted, so a check at creation
+  suffices);
+- a layer reads its activation operand on chip when every producer in ``inputs`` left its output
+  resident (``inputs == []``, the model's input, comes from DRAM), and its residual add on chip when
+  every producer in ``residual`` did.
+
+``budget`` is the share of the activation-holding level the planner may fill with resident tensors;
+the rest stays free for the layer's own tiles (:func:`reserved_bytes` says how much the mapper loses).
+Layers without edges (``inputs is None``) neither keep nor find anything resident: their traffic is
+today's DRAM round trip. Policy ``none`` reproduces that round trip for every layer.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Literal
+
+from nmsim.errors import NmsimInputError
+from nmsim.schemas.trace import Layer
+
+ResidencyPolicy = Literal["auto", "none"]
+POLICIES: tuple[str, ...] = ("auto", "none")
+
+
+@dataclass(frozen=True)
+class LayerResidency:
+    """Where one layer finds its operands and leaves its output (bytes are on-chip bytes)."""
+
+    input_resident: bool = False  # its activation operand is on chip: no DRAM read of it
+    output_resident: bool = False  # its output stays on chip for its consumers: no DRAM write
+    residual_resident: bool = False  # the tensors its residual add reads are on chip
+    reserved_bytes: int = 0  # on-chip bytes held by resident tensors while it runs (its own included)
+
+
+NO_RESIDENCY = LayerResidency()
+
+
+def check_policy(policy: str) -> ResidencyPolicy:
+    """``policy`` if allowed, else a one-line :class:`NmsimInputError`."""
+    if policy not in POLICIES:
+        raise NmsimInputError("residency", f"one of {', '.join(POLICIES)}", policy)
+    return policy  # type: ignore[return-value]
+
+
+def output_bytes(layer: Layer, elem_bytes: int) -> int:
+    """Bytes of ``layer``'s output tensor: m·n·repeat elements of ``elem_bytes``."""
+    assert layer.m and layer.n
+    return layer.m * layer.n * layer.repeat * elem_bytes
+
+
+def last_uses(layers: Sequence[Layer]) -> dict[str, int]:
+    """Index of the last layer that reads each producer's output (producers with no reader absent)."""
+    last: dict[str, int] = {}
+    for i, layer in enumerate(layers):
+        for name in (*(layer.inputs or ()), *(layer.residual or ())):
+            last[name] = i
+    return last
+
+
+def plan_residency(
+    layers: Sequence[Layer], elem_bytes: Sequence[int], budget: float, policy: str = "auto"
+) -> list[LayerResidency]:
+    """Residency of every layer (see the module docstring). ``elem_bytes[i]``: bytes per element of
+    layer ``i``'s output; ``budget``: on-chip bytes resident tensors may use (bytes)."""
+    if check_policy(policy) == "none" or budget <= 0:
+        return [NO_RESIDENCY] * len(layers)
+    last = last_uses(layers)
+    live: dict[str, int] = {}  # producer name → bytes resident on chip
+    plan: list[LayerResidency] = []
+    for i, layer in enumerate(layers):
+        inputs, residual = layer.inputs, layer.residual or []
+        in_res = bool(inputs) and all(name in live for name in inputs or ())
+        res_res = bool(residual) and all(name in live for name in residual)
+        size = output_bytes(layer, elem_bytes[i])
+        held = sum(live.values())
+        keep = inputs is not None and layer.name in last and held + size <= budget
+        if keep:
+            live[layer.name] = size
+        plan.append(LayerResidency(in_res, keep, res_res, held + (size if keep else 0)))
+        for name in [n for n, use in last.items() if use == i and n in live]:
+            del live[name]
+    return plan
+
+
+def reserved_bytes(plan: Sequence[LayerResidency]) -> int:
+    """The most on-chip bytes resident tensors hold at any layer of ``plan`` (bytes)."""
+    return max((p.reserved_bytes for p in plan), default=0)

@@ -1,0 +1,90 @@
+"""Residency planner: liveness of layer outputs, worked by hand on small graphs."""
+
+from __future__ import annotations
+
+import pytest
+
+from nmsim.errors import NmsimInputError
+from nmsim.schemas.trace import Layer, Trace
+from nmsim.sim.residency import NO_RESIDENCY, last_uses, plan_residency, reserved_bytes
+from nmsim.workloads.transformer import TransformerSpec, transformer_trace
+
+
+def _layer(name: str, m: int, n: int, inputs: list[str] | None, residual: list[str] | None = None) -> Layer:
+    return Layer(name=name, m=m, k=8, n=n, inputs=inputs, residual=residual)
+
+
+def _chain() -> list[Layer]:
+    # a: 4x10 = 40 B out (int8) → b: 4x20 = 80 B → c: 4x5 = 20 B; c adds a's output (residual)
+    return [
+        _layer("a", 4, 10, []),
+        _layer("b", 4, 20, ["a"]),
+        _layer("c", 4, 5, ["b"], ["a"]),
+    ]
+
+
+def test_last_uses_counts_inputs_and_residual() -> None:
+    assert last_uses(_chain()) == {"a": 2, "b": 2}
+
+
+def test_everything_fits() -> None:
+    plan = plan_residency(_chain(), [1, 1, 1], budget=1000)
+    a, b, c = plan
+    assert (a.input_resident, a.output_resident) == (False, True)  # [] = model input, from DRAM
+    assert (b.input_resident, b.output_resident) == (True, True)
+    assert (c.input_resident, c.residual_resident, c.output_resident) == (True, True, False)  # no reader
+    # held while each runs: a: 40; b: 40 + 80; c: 40 + 80 (its output goes to DRAM)
+    assert [p.reserved_bytes for p in plan] == [40, 120, 120]
+    assert reserved_bytes(plan) == 120
+
+
+def test_budget_between_tensors() -> None:
+    # 100 B: a (40) fits; b (80) would make 120 > 100, so b goes to DRAM; c still finds a on chip
+    a, b, c = plan_residency(_chain(), [1, 1, 1], budget=100)
+    assert a.output_resident and not b.output_resident
+    assert b.input_resident and not c.input_resident and c.residual_resident
+    assert b.reserved_bytes == 40
+
+
+def test_element_bytes_scale_sizes() -> None:
+    # fp16: a is 80 B, b 160 B: with 200 B only a stays
+    a, b, _ = plan_residency(_chain(), [2, 2, 2], budget=200)
+    assert a.output_resident and not b.output_resident
+
+
+def test_no_edges_and_none_policy_are_todays_round_trip() -> None:
+    layers = [_layer("a", 4, 10, None), _layer("b", 4, 20, None)]
+    assert plan_residency(layers, [1, 1], budget=1e9) == [NO_RESIDENCY, NO_RESIDENCY]
+    assert plan_residency(_chain(), [1, 1, 1], budget=1e9, policy="none") == [NO_RESIDENCY] * 3
+    with pytest.raises(NmsimInputError, match="residency"):
+        plan_residency(_chain(), [1, 1, 1], budget=1e9, policy="sometimes")
+
+
+def test_tensors_are_freed_after_their_last_reader() -> None:
+    # x → y → z → w: each output 40 B, budget 80 B: x freed after y reads it, so z's output fits
+    layers = [
+        _layer("x", 4, 10, []),
+        _layer("y", 4, 10, ["x"]),
+        _layer("z", 4, 10, ["y"]),
+        _layer("w", 4, 10, ["z"]),
+    ]
+    plan = plan_residency(layers, [1] * 4, budget=80)
+    assert [p.output_resident for p in plan] == [True, True, True, False]
+    assert [p.input_resident for p in plan] == [False, True, True, True]
+
+
+def test_transformer_block_keeps_the_residual_stream_live() -> None:
+    spec = TransformerSpec(name="t", d_model=64, ffn=256, heads=4, enc_layers=2, src_len=16)
+    trace: Trace = transformer_trace(spec)
+    by_name = {
+        p_layer.name: p
+        for p_layer, p in zip(
+            trace.layers, plan_residency(trace.layers, [1] * len(trace.layers), budget=1e9), strict=True
+        )
+    }
+    # everything fits: every GEMM after the first q/k/v reads on chip; ff2 adds o's output on chip
+    assert by_name["enc0.ff1"].input_resident and by_name["enc0.ff2"].residual_resident
+    assert by_name["enc1.self.q"].input_resident and by_name["enc1.self.o"].residual_resident
+    assert not by_name["enc0.self.q"].input_resident
+    # the last ff2 has no reader: its output leaves for DRAM
+    assert not by_name["enc1.ff2"].output_resident
