@@ -189,6 +189,30 @@ class _Graph:
         return node is not None and node.op_type == "Softmax"
 
 
+def _producers(g: _Graph, node: Any, layer_of: dict[str, str]) -> list[str]:
+    """The layers whose outputs reach ``node``'s non-constant inputs through non-GEMM nodes only
+    (element-wise ops, norms, reshapes, softmax, residual adds): its producer→consumer edges.
+
+    ONNX lists nodes in topological order, so every producer layer is already in ``layer_of``; a path
+    that ends at a graph input contributes nothing (``[]`` = the model's input)."""
+    found: list[str] = []
+    stack = [name for name in node.input if name and g.const(name) is None]
+    visited: set[str] = set()
+    while stack:
+        name = stack.pop()
+        if name in visited:
+            continue
+        visited.add(name)
+        if name in layer_of:
+            if layer_of[name] not in found:
+                found.append(layer_of[name])
+            continue
+        prod = g.producer.get(name)
+        if prod is not None:
+            stack.extend(x for x in prod.input if x and g.const(x) is None)
+    return sorted(found)
+
+
 def _fix_inputs(model: Any, seq_len: int | None, batch: int) -> None:
     """Give every symbolic (or unknown) dimension of the graph inputs a value, in place."""
     inits = {t.name for t in model.graph.initializer}
@@ -401,6 +425,7 @@ def import_onnx(
     layers: list[Layer] = []
     seen: Counter[str] = Counter()
     skipped: Counter[str] = Counter()
+    layer_of: dict[str, str] = {}  # output tensor of a layer node → the layer's name
     for i, node in enumerate(model.graph.node):
         handler = _HANDLERS.get(node.op_type)
         fields = handler(g, node, i) if handler else None
@@ -413,6 +438,8 @@ def import_onnx(
             fields["name"] = f"{base}#{seen[base]}"
         if dtype is not None:
             fields["dtype"] = dtype
+        fields["inputs"] = _producers(g, node, layer_of)
+        layer_of.update(dict.fromkeys(node.output, fields["name"]))
         try:
             layers.append(Layer(**fields))
         except ValidationError as exc:

@@ -108,6 +108,11 @@ def test_gemm_matmul_attention_and_conv(tmp_path: Path) -> None:
     c2 = by["conv2"]  # stride (2, 1): no square ConvShape, an im2col GEMM from the inferred output
     assert (c2.op, c2.m, c2.k, c2.n, c2.pattern) == ("linear", 4 * 8, 144, 4, "dense")
     assert "Relu×1" in t.description and "Softmax×1" in t.description
+    # edges through non-GEMM nodes: proj reads ffn's output, context reads the scores through Softmax,
+    # conv2 reads conv1; layers fed by graph inputs read the model's input ([])
+    edges = {name: layer.inputs for name, layer in by.items()}
+    assert edges == {"mlp.fc1": [], "ffn": [], "proj": ["ffn"], "attn": [], "attn#2": ["attn"],
+                     "conv1": [], "conv2": ["conv1"]}  # fmt: skip
     imposed = import_onnx(path, seq_len=10, nm="1:16", scope="all")
     assert {la.pattern for la in imposed.layers if la.op != "attention"} == {"1:16"}
 
