@@ -17,7 +17,7 @@ from nmsim.io.atomic import write_text_atomic
 # (tokens M, in K, out N): BERT-base FF1/FF2 at 512 tokens, and a GPT-style FF at 2048 tokens.
 WORKLOADS = {"bert_ff1": (512, 768, 3072), "bert_ff2": (512, 3072, 768), "gpt_ff1": (2048, 4096, 16384)}
 
-# Paper figures (shared/docs/hardware.md §1.1–1.3): speedup of the sparse mode over the same engine's dense.
+# Paper figures (docs/references.md#published-speedups): speedup of the sparse mode over the same engine's dense.
 PUBLISHED = [
     (
         "vegeta_like",

@@ -1,7 +1,7 @@
 """The measurement file: measured dense vs N:M-sparse GEMM latencies, the input of ``nmsim calibrate``.
 
 Format (JSON or YAML; documented in ``docs/calibration.md``; ``benchmarks/gpu/measure_nm.py`` writes
-it, and ``../shared/data/h100_24_calibration.json`` conforms to it)::
+it, and ``benchmarks/results/gpu/h100_24_calibration.json`` conforms to it)::
 
     {
       "format": "nmsim-measurements/1",        # optional

@@ -80,7 +80,8 @@ def flops(
     c.print(operator_table(r))
     if train is not None:
         c.print(
-            f"training run ({t.training.total_steps:,} steps, recipes.md §4.2 model): "  # type: ignore[union-attr]
+            f"training run ({t.training.total_steps:,} steps, "  # type: ignore[union-attr]
+            "the model of docs/references.md#flops-training): "
             f"{train[0] / 1e12:,.4g} TFLOPs = {train[0] / train[1]:.4f} × dense training"
         )
 

@@ -236,7 +236,8 @@ def recipes(
         if phases:
             con.print(phase_table(rows, c.name))
     con.print(
-        "[dim]train FLOPs ÷dense: ideal training FLOPs (recipes.md §4.2) over dense training of the same model "
+        "[dim]train FLOPs ÷dense: ideal training FLOPs (docs/references.md#flops-training) over dense "
+        "training of the same model "
         "and steps; energy ÷dense: the same on this hardware; the model and its options: docs/recipes_cost.md[/dim]"
     )
 

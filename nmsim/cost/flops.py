@@ -1,10 +1,11 @@
 """FLOPs accounting as the papers count it: FLOPs = 2 × MACs, weights' zeros skipped ideally.
 
-[PGF] (recipes.md §4.1) splits a Transformer's inference FLOPs into self-attention
-``FLOPs_SA = Q + K + V + L + A + O`` (projections plus the two attention einsums) and feed-forward
-``FLOPs_FF = FF1 + FF2``, scales only the FF part by its density S_FF = N/M, and leaves out patch
-embedding, head, norms and softmax. :func:`count_flops` reports those two parts, their sum
-``pgf_total`` and, apart, every other GEMM of the trace (``other``: embeddings, heads, convs).
+[PGF] (Bambhaniya et al. 2024, Tables 1 and 18; docs/references.md#flops-inference) splits a
+Transformer's inference FLOPs into self-attention ``FLOPs_SA = Q + K + V + L + A + O`` (projections
+plus the two attention einsums) and feed-forward ``FLOPs_FF = FF1 + FF2``, scales only the FF part by
+its density S_FF = N/M, and leaves out patch embedding, head, norms and softmax. :func:`count_flops`
+reports those two parts, their sum ``pgf_total`` and, apart, every other GEMM of the trace
+(``other``: embeddings, heads, convs).
 
 A layer's effective FLOPs are its dense FLOPs times its weights' density (measured if known, else the
 nominal n/m): the hardware-independent "ideal" count. What a given accelerator executes is the

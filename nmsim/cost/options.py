@@ -23,7 +23,7 @@ class CostOptions:
             rows of dW, at the density of the hardware mode the forward uses; False: dW is dense.
         mdgf_forward: how a step with a nonzero MDGF decay factor D runs: ``dense`` = one dense
             GEMM per pass (W̃ = W⊙(Φ + D·Φ̄) has no zeros); ``split`` = the N:M sparse GEMM plus the
-            D-scaled complementary (M−N):M GEMM (recipes.md §3.8), each in its own hardware mode.
+            D-scaled complementary (M−N):M GEMM (docs/references.md#mdgf-split), each in its own hardware mode.
         include_refresh: add the mask-refresh cost (top-N selection at every refresh, and SR-STE's
             elementwise regularizer) into the phase and run totals; it is reported apart either way.
         refresh_lanes: comparisons per cycle of the unit that computes masks (0 = one per array

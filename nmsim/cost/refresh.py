@@ -5,8 +5,8 @@ multiply-adds) per cycle next to it — by default one lane per array column per
 with the hardware's own energy table (docs/recipes_cost.md §4):
 
 * refresh of one weight tensor of ``numel`` values: ``numel·⌈log2 M⌉`` comparisons (a top-N selection
-  per group of M; recipes.md §4.2 gives O(numel·log M)); for an unstructured mask, a sort of the
-  tensor, ``numel·⌈log2 numel⌉``. Traffic: the dense weights read from DRAM (``numel`` × element
+  per group of M, O(numel·log M): docs/references.md#flops-training); for an unstructured mask, a sort
+  of the tensor, ``numel·⌈log2 numel⌉``. Traffic: the dense weights read from DRAM (``numel`` × element
   bytes; left out with ``fused_refresh``) and the new mask written back (one bit per weight). Time: the larger of compute and DRAM
   time; energy: comparisons × the MAC energy of the dtype (an upper bound for a compare) + DRAM
   bytes × DRAM energy + static power over the time.

@@ -12,10 +12,10 @@ reduction):
   each column of dW are computed, i.e. M = the forward's compacted K.
 
 At an MDGF step with D > 0 the effective weight has no zeros: the passes run dense, or — with
-``mdgf_forward='split'`` — as the N:M GEMM plus the complementary (M−N):M GEMM (recipes.md §3.8).
+``mdgf_forward='split'`` — as the N:M GEMM plus the complementary (M−N):M GEMM (docs/references.md#mdgf-split).
 Attention matmuls multiply two activations: their two gradients are dense GEMMs of the same shapes.
 
-Ideal FLOPs (recipes.md §4.2): fwd ρF, dgrad ρF (zeros of W̃ skipped ideally), wgrad F when pruned
+Ideal FLOPs (docs/references.md#flops-training): fwd ρF, dgrad ρF (zeros of W̃ skipped ideally), wgrad F when pruned
 weights get a gradient, else ρF; every pass F at a step with D > 0.
 """
 
@@ -99,7 +99,7 @@ class GemmCache:
 
 
 def ideal_densities(state: LayerPhase, decaying: bool) -> dict[Pass, float]:
-    """Fraction of each pass's dense FLOPs the math needs (recipes.md §4.2, zeros skipped ideally)."""
+    """Fraction of each pass's dense FLOPs the math needs (docs/references.md#flops-training, zeros skipped ideally)."""
     if not state.sparse or decaying:
         return {"fwd": 1.0, "dgrad": 1.0, "wgrad": 1.0}
     rho = state.density

@@ -15,8 +15,8 @@ class Cost:
 
     ``issued_macs``/``dense_macs``: MACs the array issued / the dense-equivalent MACs of the same
     GEMMs (as :class:`~nmsim.sim.gemm.GemmResult`). ``flops``: the ideal FLOPs of the work (2 × MACs,
-    zeros skipped wherever the math allows; recipes.md §4.2); ``flops_dense``: the same work with dense
-    weights. Mask work (refresh, SR-STE regularizer) adds cycles, time and energy, not MACs or FLOPs.
+    zeros skipped wherever the math allows; docs/references.md#flops-training); ``flops_dense``: the
+    same work with dense weights. Mask work (refresh, SR-STE regularizer) adds cycles, time and energy, not MACs or FLOPs.
     """
 
     cycles: int = 0

@@ -149,7 +149,7 @@ def training_flops(trace: Trace) -> tuple[float, int]:
     """(ideal training FLOPs, dense training FLOPs) of ``trace``'s recorded run; no hardware involved.
 
     Per layer and step: fwd, dgrad and wgrad each 2·m·n·k·repeat FLOPs dense, scaled by
-    :func:`~nmsim.cost.step.ideal_densities` (recipes.md §4.2).
+    :func:`~nmsim.cost.step.ideal_densities` (docs/references.md#flops-training).
     """
     rec = trace.training
     if rec is None:

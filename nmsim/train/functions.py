@@ -1,4 +1,6 @@
-"""The effective weight W̃ = W ⊙ S (S = Φ + D·(1 − Φ)) and its three gradient rules (recipes.md §3.9).
+"""The effective weight W̃ = W ⊙ S (S = Φ + D·(1 − Φ)) and its three gradient rules.
+
+The rules and which source each reproduces: docs/references.md#grad-modes.
 
 * ``autodiff``: plain autograd through the product: ∂L/∂W = g ⊙ S (pruned weights get D·g, 0 if binary).
   Reproduces the papers' text and the AQT JAX code.

@@ -36,7 +36,9 @@ GradMode = Literal["autodiff", "ste", "srste"]
 Modifier = Literal["dense", "nm", "mask_decay", "structure_decay", "gmp"]
 Boundary = int | float | Literal["end"]
 
-SRSTE_LAMBDA = 2e-4  # λ_w of SR-STE (reference code default; recipes.md §3.5)
+SRSTE_LAMBDA = (
+    2e-4  # λ_w of SR-STE (Zhou et al. 2021, reference code default; docs/references.md#recipe-srste)
+)
 
 
 def _check_nm(text: str) -> str:
@@ -66,7 +68,7 @@ class DecaySpec(Strict):
 
 
 class StructureSpec(Strict):
-    """SDGF pattern sequence, run over equal parts of the stage (recipes.md §3.7)."""
+    """SDGF pattern sequence, run over equal parts of the stage ([PGF] §3; docs/references.md#recipe-sdgf)."""
 
     type: Literal["stepwise", "geometric", "densify", "aqt", "halving", "custom"] = "stepwise"
     k: int = Field(16, ge=1, description="geometric only: block multiplier at the first interval")

@@ -1,7 +1,8 @@
 """Pure schedule functions: N:M structure sequences (SDGF), mask decay factors (MDGF), GMP sparsity.
 
 All steps are optimizer steps (integers). ``j`` is the step counted from the start of the stage that
-owns the schedule (this fixes the [PGF] code's counter-offset quirk, recipes.md §7.3 item 2).
+owns the schedule, as [PGF] §3 defines D(j) (its released code counts from the global update
+counter instead; docs/references.md#recipe-mdgf).
 """
 
 from __future__ import annotations

@@ -3,7 +3,7 @@
 :func:`train_translation` runs one cell (recipe × pattern × seed) and returns the exported trace.
 Optimizer: AdamW (β = 0.9, 0.98, no weight decay), linear warm-up then cosine decay to 10% of ``lr``.
 Accuracy: teacher-forced next-token accuracy over non-padding target tokens of the fixed eval set
-(the metric of the AQT WMT trainer, recipes.md §5.1).
+(the metric of the AQT WMT trainer, docs/references.md#wmt-model).
 """
 
 from __future__ import annotations

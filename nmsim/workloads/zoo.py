@@ -30,7 +30,7 @@ WMT_TRANSFORMER = TransformerSpec(
     ff_pattern="1:8",
     description=(
         "The seed paper's WMT En-De encoder-decoder Transformer (6+6 layers, d_model 1024, ffn 4096, "
-        "16 heads; shared/docs/recipes.md 5.1, [PGF] Table 16) at its max sequence length 256 for "
+        "16 heads; Bambhaniya et al. 2024 [PGF] Table 16) at its max sequence length 256 for "
         "source and target, one sentence pair, 32k shared vocabulary; FF layers 1:8, the rest dense."
     ),
     source="nmsim.workloads.zoo.WMT_TRANSFORMER via nmsim.workloads.transformer.transformer_trace",
@@ -49,7 +49,7 @@ ZOO_WMT_TRANSFORMER = TransformerSpec(
     tgt_len=256,
     vocab=32000,
     description=(
-        "The seed paper's WMT En-De encoder-decoder Transformer (recipes.md 5.1, [PGF] Table 16: 6+6 layers, "
+        "The seed paper's WMT En-De encoder-decoder Transformer ([PGF] Table 16: 6+6 layers, "
         "d_model 1024, ffn 4096, 16 heads), source and target 256 tokens, one sentence pair, 32k shared "
         "vocabulary; all weights dense."
     ),
@@ -101,7 +101,7 @@ VIT_B16 = ViTSpec(
     cls_token=False,
     description=(
         "ViT-B/16 (Dosovitskiy et al. 2021: 12 layers, hidden 768, MLP 3072, 12 heads) on one 224x224 "
-        "image: 196 patch tokens and no class token, as [PGF] Table 18 counts (recipes.md 4.1), plus the "
+        "image: 196 patch tokens and no class token, as [PGF] Table 18 counts (Bambhaniya et al. 2024), plus the "
         "16x16/16 patch-embedding conv and the 1000-class head (which that table leaves out); dense."
     ),
     source=_ZOO.format("VIT_B16", "vit.vit_trace"),

@@ -12,9 +12,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import yaml
 
 import nmsim
-from nmsim.calibration.fit import predict, speedups
+from nmsim.calibration.fit import predict, read_param, speedups
 from nmsim.calibration.measurements import load_measurements
 from nmsim.io.loaders import apply_overrides, hardware_from_document, read_document, resolve_hardware_path
 from tests.conftest import REPO
@@ -103,3 +104,33 @@ def test_gpu_config_predicts_unfitted_speedups(hw_name: str, path: Path, label: 
     if path == H100_FILE:
         ((measured, predicted),) = _speedups(hw_name, path, r"d512\.attn_proj\.T4096 fp16")
         assert measured < 1 and predicted < 1
+
+
+# The fit of docs/fidelity.md, as documented there: in-repo measurement files only.
+H100_24_FILE = REPO / "benchmarks" / "results" / "gpu" / "h100_24_calibration.json"
+H100_FIT = (
+    "array.clock_ghz,array.efficiency.int8,array.efficiency.fp8,array.launch_overhead_us,"
+    "sparse.extra_overhead_us,array.tile_overhead_cycles,sparse.efficiency.fp16,sparse.efficiency.bf16,"
+    "sparse.efficiency.int8,sparse.efficiency.fp8"
+)
+
+
+def test_documented_h100_fit_reproduces_the_shipped_config(tmp_path: Path) -> None:
+    """From a start far from the shipped values, the documented command lands on them again."""
+    shipped = read_document(resolve_hardware_path("nvidia_h100_sxm"))
+    start = {"array.clock_ghz": 1.6, "array.efficiency.int8": 0.8, "array.efficiency.fp8": 0.7,
+             "array.launch_overhead_us": 2.0, "sparse.extra_overhead_us": 1.0,
+             "array.tile_overhead_cycles": 1000.0, "sparse.efficiency.fp16": 0.9,
+             "sparse.efficiency.bf16": 0.9, "sparse.efficiency.int8": 0.9, "sparse.efficiency.fp8": 0.9}  # fmt: skip
+    base = tmp_path / "h100_start.yaml"
+    base.write_text(yaml.safe_dump(apply_overrides(copy.deepcopy(shipped), start)))
+    res = run("calibrate", "--measurements", str(H100_24_FILE), "--measurements", str(H100_FILE),
+              "--hw", str(base), "--fit", H100_FIT, "--holdout", "T4096|T8192",
+              "--out", str(tmp_path / "refit.yaml"), "--json")  # fmt: skip
+    assert res.returncode == 0, res.stderr
+    summary = json.loads(res.stdout)
+    assert set(summary["params"]) == set(start)
+    for name, value in summary["params"].items():
+        assert value == pytest.approx(read_param(shipped, name), rel=0.02), name
+    assert summary["rms_log_error_fit"] == pytest.approx(0.105, abs=0.002)  # docs/fidelity.md
+    assert summary["speedup_check"]["count"] == 68 and summary["speedup_check"]["verdict_right"] >= 66

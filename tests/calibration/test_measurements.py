@@ -17,6 +17,7 @@ import numpy as np
 import pytest
 from pydantic import ValidationError
 
+import nmsim
 from nmsim.calibration.measurements import (
     FORMAT,
     MeasurementFile,
@@ -31,9 +32,9 @@ from nmsim.errors import NmsimInputError
 
 REPO = Path(__file__).resolve().parents[2]
 SCRIPT = REPO / "benchmarks" / "gpu" / "measure_nm.py"
-SHARED = REPO.parent / "shared" / "data" / "h100_24_calibration.json"
+H100_24 = REPO / "benchmarks" / "results" / "gpu" / "h100_24_calibration.json"
 
-# The convention text of ../shared/data/h100_24_calibration.json, verbatim.
+# The convention text of benchmarks/results/gpu/h100_24_calibration.json, verbatim.
 H100_CONVENTION = (
     "Y^T = W @ X^T: W is M x K (out x in), pruned 2:4 along K by magnitude, first operand; X is N x K "
     "(N = tokens). In the activations(MxK) x weights(KxN) convention, swap M and N."
@@ -41,7 +42,7 @@ H100_CONVENTION = (
 
 
 def h100_like() -> dict[str, Any]:
-    """Two rows shaped like the shared H100 file (its field set, its rounding)."""
+    """Two rows shaped like the 24-latency H100 file (its field set, its rounding)."""
     return {
         "what": "Measured dense vs 2:4 sparse GEMM on one NVIDIA H100",
         "convention": H100_CONVENTION,
@@ -115,16 +116,20 @@ def test_nmsim_order_convention_keeps_m_and_n() -> None:
     assert parse_convention("weights_first") == parse_convention("Y^T=W@X^T") == "weights_first"
 
 
-@pytest.mark.skipif(not SHARED.exists(), reason="../shared/data/h100_24_calibration.json not present")
-def test_shared_h100_file_conforms() -> None:
-    doc = load_measurements(SHARED)
-    raw = json.loads(SHARED.read_text())
+def test_h100_24_file_conforms() -> None:
+    doc = load_measurements(H100_24)
+    raw = json.loads(H100_24.read_text())
     assert doc.orientation == "weights_first"
     assert len(doc.gemms()) == len(raw["rows"])
     for g, r in zip(doc.gemms(), raw["rows"], strict=True):
         assert (g.m, g.k, g.n) == (r["N"], r["K"], r["M"])
         assert g.speedup == pytest.approx(r["speedup"], rel=2e-3)
     assert {g.dtype for g in doc.gemms()} == {"fp16", "bf16", "int8", "fp8"}
+    # the H100 config's DRAM bandwidth is this file's 2 GiB device-to-device copy (read + write)
+    copy_tbps = raw["ceilings"]["burst_run1"]["d2d_copy_2GiB"]["TBps_read_plus_write"]
+    assert nmsim.load_hardware("nvidia_h100_sxm").memory.dram_bandwidth_gbps == pytest.approx(
+        1e3 * copy_tbps, rel=1e-3
+    )
 
 
 def test_samples_for_the_fit() -> None:

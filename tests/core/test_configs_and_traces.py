@@ -58,7 +58,8 @@ def test_required_configs_are_shipped(shipped: dict) -> None:
 
 
 def test_technology_scaling_factors() -> None:
-    # Stillmaker & Baas at 0.8 V as tabulated in shared/docs/hardware.md §2.3
+    # Stillmaker & Baas (Integration 2017) at 0.8 V as Accelergy's techscaling computes them
+    # (docs/references.md#energy-scaling)
     assert scale_factor("logic", 45, 7) == pytest.approx(0.094)
     assert scale_factor("logic", 45, 16) == pytest.approx(0.174)
     assert scale_factor("sram", 45, 7) == pytest.approx(math.sqrt(0.094))

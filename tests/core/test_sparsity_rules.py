@@ -1,4 +1,4 @@
-"""N:M parsing, K compaction and the model-pattern → hardware-mode rule (shared/docs/hardware.md §1.8)."""
+"""N:M parsing, K compaction and the model-pattern → hardware-mode rule (docs/references.md#nm-fit-rule)."""
 
 from __future__ import annotations
 
@@ -32,7 +32,7 @@ def test_compact_k_hand_worked() -> None:
     assert compact_k(7, 4, 4) == 7
 
 
-# The table of shared/docs/hardware.md §1.8 (which hardware mode a model pattern runs in).
+# The table of docs/references.md#nm-fit-rule (which hardware mode a model pattern runs in).
 @pytest.mark.parametrize(
     ("model", "modes", "expected"),
     [
@@ -87,7 +87,7 @@ def test_worst_case_block_count_matches_brute_force(m: int, block: int, data: st
 
 
 def test_fits_reduces_to_the_documented_rule_when_mode_divides_model() -> None:
-    # shared/docs/hardware.md §1.8: for m' | m, n:m fits n':m' iff min(n, m') <= n'
+    # docs/references.md#nm-fit-rule: for m' | m, n:m fits n':m' iff min(n, m') <= n'
     for m in (4, 8, 16):
         for n in range(1, m + 1):
             for mp in (2, 4):

@@ -1,4 +1,4 @@
-"""FLOPs accounting against [PGF]'s own tables (recipes.md §4.1), and the model zoo's builders.
+"""FLOPs accounting against [PGF]'s own tables, and the model zoo's builders.
 
 Independent source: [PGF] Table 18 (ViT-B/16, per image, 196 tokens, FLOPs in G, only FF scaled by
 S_FF = N/M) and Table 17 (per operator). The table's last digit is not always rounded the same way

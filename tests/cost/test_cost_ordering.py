@@ -4,7 +4,7 @@ Schedules (1,000 steps, the shipped recipe YAMLs' fractions): dense warm-up 10 %
 oneshot (fixed 1:8 mask, autodiff) / SR-STE (1:8, refresh every step) to the end; MDGF: D > 0 from 10 %
 to 70 % (the paper's recommendation), binary 1:8 after; SDGF-stepwise: 7:8, 4:8, 2:8, 1:8 over equal
 parts of 10 %–90 %, fine-tune 1:8. Expected: the SDGF window averages (7+4+2+1)/8/4 = 0.4375 of the
-dense forward work (1:16: (15+8+4+2+1)/16/5 = 0.375; recipes.md §4.2), and the run costs order
+dense forward work (1:16: (15+8+4+2+1)/16/5 = 0.375; docs/references.md#schedule-tables), and the run costs order
 dense > MDGF > SDGF > SR-STE > oneshot on hardware that holds every pattern.
 """
 

@@ -1,4 +1,7 @@
-"""Schedules: the recipes.md §8.3 tables, decay factors at given steps, GMP cubic, executed phases."""
+"""Schedules: the published sequences, decay factors at given steps, GMP cubic, executed phases.
+
+Sequences and their sources: docs/references.md#schedule-tables.
+"""
 
 from __future__ import annotations
 
@@ -19,7 +22,7 @@ def seq(text: str) -> list[NM]:
     return [NM(*map(int, p.split(":"))) for p in text.split(",")]
 
 
-def test_structure_tables_recipes_md_8_3():
+def test_structure_tables():
     assert schedules.stepwise_patterns(NM(1, 8)) == seq("7:8,4:8,2:8,1:8")
     assert schedules.stepwise_patterns(NM(1, 16)) == seq("15:16,8:16,4:16,2:16,1:16")
     assert schedules.stepwise_patterns(NM(2, 8)) == seq("7:8,4:8,2:8")  # log2(8/2)+1 = 3 frames
