@@ -11,6 +11,7 @@ from nmsim.errors import NmsimInputError
 _DECAYS = ("step", "linear", "exp")
 _GRADS = ("autodiff", "ste", "srste")
 _STRUCTS = ("stepwise", "geometric", "densify", "aqt", "halving")
+_TASKS = ("translation", "lm")
 
 
 def _choice(field: str, value: str | None, allowed: tuple[str, ...]) -> None:
@@ -43,7 +44,10 @@ def _need_device(device: str) -> str:
 
 
 def train(
-    task: str = typer.Option("translation", help="training task (only 'translation')"),
+    task: str = typer.Option(
+        "translation", help="training task: translation | lm (byte-level, stdlib source)"
+    ),
+    corpus: Path | None = typer.Option(None, help="lm only: folder of text files (default: Python's stdlib)"),
     recipe: str = typer.Option(
         "dense", help="dense|oneshot|gradual|ste|srste|gmp|mdgf|sdgf or a recipe .yaml"
     ),
@@ -58,15 +62,18 @@ def train(
     ),
     steps: int = typer.Option(1500, min=1, help="optimizer steps"),
     seed: int = typer.Option(1, help="seed of the weights and the training data"),
-    batch_size: int = typer.Option(64, min=1, help="sentence pairs per step"),
+    batch_size: int | None = typer.Option(
+        None, min=1, help="sentence pairs (translation, 64) or byte windows (lm, 16) per step"
+    ),
     lr: float = typer.Option(2e-3, help="peak learning rate (AdamW)"),
     threads: int | None = typer.Option(None, min=1, help="torch CPU threads"),
     device: str = typer.Option("cpu", help="torch device: cpu, cuda or cuda:N"),
     out: Path = typer.Option(..., help="trace file to write (JSON)"),
 ) -> None:
     """Train the reference model under a recipe and write its layer trace."""
-    if task != "translation":
-        raise NmsimInputError("task", "only 'translation'", task)
+    _choice("task", task, _TASKS)
+    if corpus is not None and task != "lm":
+        raise NmsimInputError("corpus", "only with --task lm", str(corpus))
     _choice("decay", decay, _DECAYS)
     _choice("grad-mode", grad_mode, _GRADS)
     _choice("structure", structure, _STRUCTS)
@@ -87,10 +94,10 @@ def train(
 
     from nmsim.io.loaders import save_trace
     from nmsim.train.recipes import load_recipe
-    from nmsim.train.trainer import TrainConfig, train_translation
+    from nmsim.train.trainer import TrainConfig, train_task
 
     load_recipe(recipe)  # validate before training starts: one-line error
-    cfg = TrainConfig(recipe=recipe, nm=nm, decay=decay, grad_mode=grad_mode, structure=structure,
+    cfg = TrainConfig(recipe=recipe, task=task, corpus=str(corpus) if corpus else None, nm=nm, decay=decay, grad_mode=grad_mode, structure=structure,
                       targets=targets, steps=steps, seed=seed, batch_size=batch_size, lr=lr, threads=threads,
                       device=device)  # fmt: skip
     columns = (
@@ -108,54 +115,67 @@ def train(
                 )
                 bar.update(tid, completed=step, loss=info["loss"], phase=phase)
 
-        res = train_translation(cfg, progress)
+        res = train_task(cfg, progress)
     save_trace(res.trace, out)
-    typer.echo(f"accuracy {res.accuracy:.4f}  loss {res.loss:.4f}  {res.step_ms:.1f} ms/step  -> {out}")
+    bpb = res.trace.metrics.extra.get("bits_per_byte") if res.trace.metrics else None
+    extra = f"  {bpb:.3f} bits/byte" if bpb is not None else ""
+    typer.echo(
+        f"accuracy {res.accuracy:.4f}{extra}  loss {res.loss:.4f}  {res.step_ms:.1f} ms/step  -> {out}"
+    )
 
 
 def train_grid(
-    out: Path = typer.Option(Path("traces/translation"), help="folder of the cell traces"),
+    task: str = typer.Option("translation", help="translation | lm"),
+    corpus: Path | None = typer.Option(None, help="lm only: folder of text files (default: Python's stdlib)"),
+    out: Path | None = typer.Option(None, help="folder of the cell traces (default traces/<task>)"),
     seeds: str = typer.Option("1,2,3", help="comma-separated seeds"),
-    patterns: str = typer.Option("2:4,1:8,1:16", help="comma-separated N:M targets"),
+    patterns: str | None = typer.Option(
+        None, help="comma-separated N:M targets (default: translation 2:4,1:8,1:16; lm also 1:32,1:64)"
+    ),
     steps: int = typer.Option(1500, min=1, help="optimizer steps per cell"),
     workers: int = typer.Option(1, min=1, help="parallel processes"),
-    threads: int = typer.Option(1, min=1, help="torch threads per process"),
+    threads: int = typer.Option(1, min=1, help="torch threads per process (threads × workers <= cores)"),
     device: str = typer.Option("cpu", help="torch device of every cell: cpu, cuda or cuda:N"),
     limit: int | None = typer.Option(None, min=1, help="run at most this many missing cells"),
+    priority_only: bool = typer.Option(
+        False, "--priority-only", help="only dense, SR-STE, MDGF-exp, SDGF-stepwise at 1:16, 1:32, 1:64"
+    ),
 ) -> None:
-    """Run the reference grid; cells whose trace exists are skipped (resumable)."""
+    """Run a reference grid; cells whose trace exists are skipped (resumable), priority cells first."""
     import logging
 
     from nmsim.sparsity import parse_nm
 
+    _choice("task", task, _TASKS)
+    if corpus is not None and task != "lm":
+        raise NmsimInputError("corpus", "only with --task lm", str(corpus))
     try:
         seed_list = [int(s) for s in seeds.split(",") if s.strip()]
     except ValueError:
         raise NmsimInputError("seeds", "comma-separated integers, e.g. 1,2,3", seeds) from None
-    pats = [str(parse_nm(p, "patterns")) for p in patterns.split(",") if p.strip()]
+    if not seed_list:
+        raise NmsimInputError("seeds", "at least one seed", seeds)
+    pats = (
+        None if patterns is None else [str(parse_nm(p, "patterns")) for p in patterns.split(",") if p.strip()]
+    )
     _need_torch()
     _need_device(device)
-    from nmsim.train.grid import run_grid
+    from nmsim.train.grid import check_threads, run_grid
 
+    check_threads(threads, workers, device)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
-    written = run_grid(
-        out,
-        seeds=seed_list,
-        patterns=pats,
-        steps=steps,
-        workers=workers,
-        threads=threads,
-        limit=limit,
-        device=device,
-    )
+    out = out or Path("traces") / task
+    written = run_grid(out, seeds=seed_list, patterns=pats, steps=steps, workers=workers, threads=threads,
+                       limit=limit, device=device, task=task, corpus=str(corpus) if corpus else None,
+                       priority_only=priority_only)  # fmt: skip
     typer.echo(f"{len(written)} cells written to {out}")
 
 
 def train_table(
     trace_dir: Path = typer.Argument(Path("traces/translation"), help="folder of cell traces"),
 ) -> None:
-    """Print the grid's results table (markdown): mean ± std accuracy over seeds per recipe × pattern."""
-    from nmsim.train.grid import results_table
+    """Print a grid's results (markdown): mean ± std over seeds per recipe × pattern, n, paired test vs SR-STE."""
+    from nmsim.train.table import results_table
 
     if not trace_dir.is_dir():
         raise NmsimInputError("trace_dir", "an existing folder of traces", str(trace_dir))

@@ -127,7 +127,8 @@ def with_edges(layers: list[Layer]) -> list[Layer]:
 
 
 def build_training_record(sp: Sparsifier, batch_size: int | None, tokens: int | None,
-                          params: dict[str, Any]) -> TrainingRecord:  # fmt: skip
+                          params: dict[str, Any], settings_hash: str | None = None,
+                          provenance: dict[str, str] | None = None) -> TrainingRecord:  # fmt: skip
     """The recipe and the phase schedule as executed (one :class:`Phase` per executed segment)."""
     phases = []
     prev = None
@@ -152,9 +153,11 @@ def build_training_record(sp: Sparsifier, batch_size: int | None, tokens: int | 
         raise ValueError("the sparsifier has executed no step yet")
     final = sp.state
     target = final.pattern_text if final.decay == 0.0 else "dense"
+    density = round(final.density, 6) if target != "dense" else None
     return TrainingRecord(
         recipe=sp.recipe.name, target=target, params=params, total_steps=phases[-1].end_step,
         batch_size=batch_size, tokens_per_step=tokens, sparsified_layers=list(sp.layers), phases=phases,
+        target_density=density, settings_hash=settings_hash, provenance=provenance or {},
     )  # fmt: skip
 
 
@@ -170,6 +173,8 @@ def export_trace(
     batch_size: int | None = None,
     tokens_per_step: int | None = None,
     params: dict[str, Any] | None = None,
+    settings_hash: str | None = None,
+    provenance: dict[str, str] | None = None,
 ) -> Trace:
     """Hook a forward pass of ``model`` (``run_forward()``) and build a validated :class:`Trace`."""
     was_training = _unwrap(model).training
@@ -180,6 +185,7 @@ def export_trace(
         _unwrap(model).train(was_training)
     training = None
     if sparsifier is not None and sparsifier.segments:
-        training = build_training_record(sparsifier, batch_size, tokens_per_step, params or {})
+        training = build_training_record(sparsifier, batch_size, tokens_per_step, params or {}, settings_hash,
+                                         provenance)  # fmt: skip
     return Trace(name=name, description=description, source=source, layers=build_layers(records, sparsifier),
                  training=training, metrics=metrics)  # fmt: skip

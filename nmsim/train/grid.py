@@ -1,26 +1,35 @@
-"""The reference-experiment grid: every recipe × {2:4, 1:8, 1:16} × seeds, plus dense and matched-density GMP.
+"""The reference-experiment grids: dense plus every recipe × pattern × seed, on one task.
 
-Resumable: a cell whose trace file exists is skipped; each trace is written atomically, so an interrupted
-run leaves no partial file. Cells are ordered seed-major (all cells of seed 1 first) so that a complete
-one-seed table exists as early as possible. ``workers > 1`` runs cells in parallel processes.
+Translation: patterns 2:4, 1:8, 1:16. LM (:mod:`nmsim.train.tasks.lm`): 2:4, 1:8, 1:16, 1:32, 1:64 —
+the sparsities where recipes differ. Priority cells run first: dense, then SR-STE, MDGF-exp and
+SDGF-stepwise at 1:32, 1:64 and 1:16 (in that order; every seed of a pattern before the next pattern,
+so paired comparisons exist as early as possible); then every other cell, seed-major.
+
+Resumable: a cell whose trace file exists is skipped; each trace is written atomically (temporary file
++ rename), so an interrupted cell leaves nothing and restarts from step 0 on the next call. Every
+trace records the run's settings hash (:func:`nmsim.train.trainer.settings_hash`); a folder that holds
+a trace with another hash (or none) is refused, so cells trained differently are never reported together.
 """
 
 from __future__ import annotations
 
 import logging
 import os
-import statistics
+import sys
 import time
-from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
 from multiprocessing import get_context
 from pathlib import Path
 
+from nmsim.errors import NmsimInputError
 from nmsim.io.loaders import load_trace, save_trace
 
-PATTERNS = ("2:4", "1:8", "1:16")
+PATTERNS: dict[str, tuple[str, ...]] = {
+    "translation": ("2:4", "1:8", "1:16"),
+    "lm": ("2:4", "1:8", "1:16", "1:32", "1:64"),
+}
 CELLS: tuple[tuple[str, dict[str, str]], ...] = (
     ("oneshot", {}),
     ("gradual", {}),
@@ -28,11 +37,18 @@ CELLS: tuple[tuple[str, dict[str, str]], ...] = (
     ("srste", {}),
     ("gmp", {}),
     ("mdgf", {"decay": "step"}),
+    ("mdgf", {"decay": "step", "grad_mode": "autodiff"}),  # AQT's staircase with AQT's autodiff
     ("mdgf", {"decay": "linear"}),
     ("mdgf", {"decay": "exp"}),
     ("sdgf", {"structure": "stepwise"}),
     ("sdgf", {"structure": "geometric"}),
 )
+PRIORITY_CELLS: tuple[tuple[str, dict[str, str]], ...] = (
+    ("srste", {}),
+    ("mdgf", {"decay": "exp"}),
+    ("sdgf", {"structure": "stepwise"}),
+)
+PRIORITY_PATTERNS = ("1:32", "1:64", "1:16")
 log = logging.getLogger("nmsim.train.grid")
 
 
@@ -45,14 +61,13 @@ class Cell:
     seed: int
     decay: str | None = None
     structure: str | None = None
+    grad_mode: str | None = None
 
     @property
     def label(self) -> str:
-        if self.recipe == "mdgf":
-            return f"mdgf-{self.decay}"
-        if self.recipe == "sdgf":
-            return f"sdgf-{self.structure}"
-        return self.recipe
+        from nmsim.train.trainer import cell_label
+
+        return cell_label(self.recipe, self.decay, self.structure, self.grad_mode)
 
     @property
     def filename(self) -> str:
@@ -61,117 +76,203 @@ class Cell:
         return f"{self.label}_{self.nm.replace(':', 'x')}_s{self.seed}.json"
 
 
-def grid_cells(seeds: Iterable[int] = (1, 2, 3), patterns: Iterable[str] = PATTERNS) -> list[Cell]:
-    """All cells, seed-major: dense, then every recipe × pattern, for seed 1, then seed 2, ..."""
-    cells = []
-    for seed in seeds:
-        cells.append(Cell("dense", None, seed))
-        for nm in patterns:
-            for recipe, kw in CELLS:
-                cells.append(Cell(recipe, nm, seed, kw.get("decay"), kw.get("structure")))
-    return cells
+def _cell(recipe: str, kw: dict[str, str], nm: str, seed: int) -> Cell:
+    return Cell(recipe, nm, seed, kw.get("decay"), kw.get("structure"), kw.get("grad_mode"))
+
+
+def grid_cells(
+    seeds: Iterable[int] = (1, 2, 3),
+    patterns: Iterable[str] = PATTERNS["translation"],
+    priority_only: bool = False,
+) -> list[Cell]:
+    """The grid in run order: priority cells (see the module doc), then the rest seed-major."""
+    seeds, patterns = list(seeds), list(patterns)
+    first = [Cell("dense", None, s) for s in seeds]
+    first += [
+        _cell(r, kw, nm, s)
+        for nm in PRIORITY_PATTERNS
+        if nm in patterns
+        for s in seeds
+        for r, kw in PRIORITY_CELLS
+    ]
+    if priority_only:
+        return first
+    done = set(first)
+    rest = [_cell(r, kw, nm, s) for s in seeds for nm in patterns for r, kw in CELLS]
+    return first + [c for c in rest if c not in done]
+
+
+def check_settings(out: Path, digest: str) -> None:
+    """Refuse a folder holding a trace trained with other settings (another hash, or none recorded)."""
+    for p in sorted(out.glob("*.json")):
+        tr = load_trace(p)
+        got = tr.training.settings_hash if tr.training is not None else None
+        if got != digest:
+            raise NmsimInputError(
+                "out", f"holds {p.name} trained with other settings (hash {got}; this run {digest}): "
+                "use another folder or the same settings", str(out),
+            )  # fmt: skip
+
+
+def cores_available() -> int:
+    """CPU cores this process may run on."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover - macOS/Windows
+        return os.cpu_count() or 1
+
+
+def check_threads(threads: int, workers: int, device: str = "cpu") -> None:
+    """Refuse ``threads × workers`` above the cores (oversubscription slows CPU training many times)."""
+    cores = cores_available()
+    if device == "cpu" and threads * workers > cores:
+        raise NmsimInputError(
+            "threads", f"threads × workers must be <= the {cores} cores here (oversubscription)",
+            f"{threads} × {workers}",
+        )  # fmt: skip
+
+
+@dataclass(frozen=True)
+class GridSettings:
+    """What every cell of one grid shares."""
+
+    task: str = "translation"
+    steps: int = 1500
+    threads: int = 1
+    device: str = "cpu"
+    corpus: str | None = None
+    batch_size: int | None = None
+
+    def config(self, cell: Cell):  # -> TrainConfig (torch import deferred)
+        from nmsim.train.trainer import TrainConfig
+
+        return TrainConfig(recipe=cell.recipe, nm=cell.nm, decay=cell.decay, structure=cell.structure,
+                           grad_mode=cell.grad_mode, task=self.task, corpus=self.corpus, steps=self.steps,
+                           seed=cell.seed, batch_size=self.batch_size, threads=self.threads, device=self.device)  # fmt: skip
 
 
 def run_cell(
-    cell: Cell, out_dir: str, steps: int, threads: int, batch_size: int = 64, device: str = "cpu"
-) -> tuple[str, float, float]:
-    """Train one cell and write its trace atomically; returns (file, accuracy, seconds)."""
+    cell: Cell, out_dir: str, settings: GridSettings, progress: Callable[[int, dict], None] | None = None
+) -> tuple[str, float, float | None, float]:
+    """Train one cell and write its trace atomically; returns (file, accuracy, bits per byte or None, seconds)."""
     import torch
 
-    from nmsim.train.trainer import TrainConfig, train_translation
+    from nmsim.train.trainer import train_task
 
-    torch.set_num_threads(threads)
+    torch.set_num_threads(settings.threads)
     t0 = time.perf_counter()
-    cfg = TrainConfig(recipe=cell.recipe, nm=cell.nm, decay=cell.decay, structure=cell.structure, steps=steps,
-                      seed=cell.seed, batch_size=batch_size, threads=threads, device=device)  # fmt: skip
-    res = train_translation(cfg)
+    res = train_task(settings.config(cell), progress)
     path = Path(out_dir) / cell.filename
     save_trace(res.trace, path)
-    return str(path), res.accuracy, time.perf_counter() - t0
+    bpb = res.trace.metrics.extra.get("bits_per_byte") if res.trace.metrics else None
+    return str(path), res.accuracy, bpb, time.perf_counter() - t0
+
+
+def _hms(seconds: float) -> str:
+    s = int(seconds)
+    return f"{s // 3600}h{s % 3600 // 60:02d}m" if s >= 3600 else f"{s // 60}m{s % 60:02d}s"
+
+
+class _Report:
+    """One progress bar (rich, on a terminal) or one log line per cell with the ETA (in a log file)."""
+
+    def __init__(self, cells: int, steps: int) -> None:
+        self.cells, self.steps = cells, steps
+        self.done_steps = 0
+        self.t0 = time.perf_counter()
+        self.bar = None
+        if sys.stderr.isatty():
+            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+            self.bar = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                                TextColumn("steps"), TimeRemainingColumn())  # fmt: skip
+            self.bar.start()
+            self.tid = self.bar.add_task("grid", total=cells * steps)
+
+    def step(self, cell: Cell, i: int) -> Callable[[int, dict], None]:
+        def progress(step: int, info: dict) -> None:
+            if self.bar is not None and (step % 10 == 0 or step == self.steps):
+                self.bar.update(self.tid, completed=(i - 1) * self.steps + step,
+                                description=f"[{i}/{self.cells}] {cell.filename}")  # fmt: skip
+
+        return progress
+
+    def finished(self, i: int, text: str) -> None:
+        elapsed = time.perf_counter() - self.t0
+        eta = elapsed / i * (self.cells - i)
+        line = f"[{i}/{self.cells}] {text} | elapsed {_hms(elapsed)}, ETA {_hms(eta)}"
+        if self.bar is not None:
+            self.bar.update(self.tid, completed=i * self.steps)
+            self.bar.console.log(line)
+        else:
+            log.info(line)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.stop()
 
 
 def run_grid(
     out_dir: str | os.PathLike[str],
     *,
     seeds: Iterable[int] = (1, 2, 3),
-    patterns: Iterable[str] = PATTERNS,
+    patterns: Iterable[str] | None = None,
     steps: int = 1500,
     workers: int = 1,
     threads: int = 1,
     limit: int | None = None,
     device: str = "cpu",
+    task: str = "translation",
+    corpus: str | None = None,
+    priority_only: bool = False,
 ) -> list[str]:
     """Run every missing cell; returns the trace files written by this call.
 
     ``device`` is the torch device of every cell (``cuda``: all workers share the one GPU).
     """
+    from nmsim.train.trainer import config_settings_hash
+
+    check_threads(threads, workers, device)
+    settings = GridSettings(task=task, steps=steps, threads=threads, device=device, corpus=corpus)
+    pats = list(patterns) if patterns is not None else list(PATTERNS[task])
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    todo = [c for c in grid_cells(seeds, patterns) if not (out / c.filename).exists()]
+    cells = grid_cells(seeds, pats, priority_only)
+    digest = config_settings_hash(settings.config(cells[0]))
+    check_settings(out, digest)
+    todo = [c for c in cells if not (out / c.filename).exists()]
     if limit is not None:
         todo = todo[:limit]
-    log.info("grid: %d cells to run in %s (workers=%d, threads=%d, steps=%d, device=%s)",
-             len(todo), out, workers, threads, steps, device)  # fmt: skip
+    log.info("grid: %d of %d cells to run in %s (task=%s, settings %s, workers=%d, threads=%d, steps=%d, "
+             "device=%s)", len(todo), len(cells), out, task, digest, workers, threads, steps, device)  # fmt: skip
     written: list[str] = []
-    if workers <= 1:
-        for i, cell in enumerate(todo, 1):
-            try:
-                path, acc, secs = run_cell(cell, str(out), steps, threads, device=device)
-            except Exception as exc:  # one failing cell must not stop the grid
-                log.error("[%d/%d] %s FAILED: %s", i, len(todo), cell.filename, exc)
-                continue
-            log.info("[%d/%d] %s acc=%.4f %.0fs", i, len(todo), Path(path).name, acc, secs)
-            written.append(path)
+    report = _Report(len(todo), steps)
+
+    def done(i: int, cell: Cell, result: tuple[str, float, float | None, float]) -> None:
+        path, acc, bpb, secs = result
+        extra = f" bpb={bpb:.3f}" if bpb is not None else ""
+        report.finished(i, f"{Path(path).name} acc={100 * acc:.2f}%{extra} {secs:.0f}s")
+        written.append(path)
+
+    try:
+        if workers <= 1:
+            for i, cell in enumerate(todo, 1):
+                try:
+                    result = run_cell(cell, str(out), settings, report.step(cell, i))
+                except Exception as exc:  # one failing cell must not stop the grid
+                    log.error("[%d/%d] %s FAILED: %s", i, len(todo), cell.filename, exc)
+                    continue
+                done(i, cell, result)
+            return written
+        with ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn")) as pool:
+            futs = {pool.submit(run_cell, c, str(out), settings): c for c in todo}
+            for i, fut in enumerate(as_completed(futs), 1):
+                try:
+                    result = fut.result()
+                except Exception as exc:
+                    log.error("[%d/%d] %s FAILED: %s", i, len(todo), futs[fut].filename, exc)
+                    continue
+                done(i, futs[fut], result)
         return written
-    with ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn")) as pool:
-        futs = {pool.submit(run_cell, c, str(out), steps, threads, device=device): c for c in todo}
-        for i, fut in enumerate(as_completed(futs), 1):
-            try:
-                path, acc, secs = fut.result()
-            except Exception as exc:
-                log.error("[%d/%d] %s FAILED: %s", i, len(todo), futs[fut].filename, exc)
-                continue
-            log.info("[%d/%d] %s acc=%.4f %.0fs", i, len(todo), Path(path).name, acc, secs)
-            written.append(path)
-    return written
-
-
-def results_table(trace_dir: str | os.PathLike[str]) -> str:
-    """Markdown table of eval token accuracy (mean ± std over seeds, and the seed count) per cell × pattern.
-
-    A last line counts the cells per device they were trained on (trace ``params.device``/``device_name``;
-    traces without one ran on the CPU).
-    """
-    acc: dict[tuple[str, str], list[float]] = defaultdict(list)
-    devices: dict[str, int] = defaultdict(int)
-    for p in sorted(Path(trace_dir).glob("*.json")):
-        tr = load_trace(p)
-        if tr.metrics is None or tr.metrics.accuracy is None or tr.training is None:
-            continue
-        params = tr.training.params
-        cell = str(params.get("cell", tr.training.recipe))
-        nm = "—" if cell == "dense" else str(params.get("nm", tr.training.target))
-        acc[(cell, nm)].append(tr.metrics.accuracy)
-        devices[str(params.get("device_name", params.get("device", "cpu")))] += 1
-    if not acc:
-        return "(no finished cells)\n"
-    order = ["dense"] + [c.label for c in grid_cells((1,), ("1:8",)) if c.recipe != "dense"]
-    cells = sorted({c for c, _ in acc}, key=lambda c: (order.index(c) if c in order else 99, c))
-    pats = [p for p in PATTERNS if any(k[1] == p for k in acc)]
-
-    def fmt(vals: list[float]) -> str:
-        if not vals:
-            return ""
-        mean = 100 * statistics.fmean(vals)
-        std = 100 * statistics.stdev(vals) if len(vals) > 1 else 0.0
-        return f"{mean:.2f} ± {std:.2f} (n={len(vals)})"
-
-    lines = ["| recipe | " + " | ".join(pats) + " |", "|---|" + "---|" * len(pats)]
-    for c in cells:
-        if c == "dense":
-            lines.append("| dense | " + " | ".join(fmt(acc[("dense", "—")]) for _ in pats) + " |")
-        else:
-            lines.append(f"| {c} | " + " | ".join(fmt(acc.get((c, p), [])) for p in pats) + " |")
-    tally = ", ".join(f"{n} on {d}" for d, n in sorted(devices.items()))
-    lines += ["", f"Cells by device: {tally}."]
-    return "\n".join(lines) + "\n"
+    finally:
+        report.close()

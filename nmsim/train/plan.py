@@ -45,6 +45,8 @@ class StepState:
         return "unstructured" if self.pattern is None else str(self.pattern)
 
 
+GEOMETRIC_K = 8  # SDGF-geometric block multiplier of the released [PGF] code ('fine' type)
+
 _DEFAULT_GRAD = {
     "dense": "autodiff",
     "nm": "autodiff",
@@ -82,6 +84,7 @@ class Plan:
         self.total_steps = total_steps
         self.max_group = max_group
         self.spans = resolve_spans(recipe, total_steps)
+        self.structure_k: dict[int, tuple[int, int]] = {}  # geometric stages: index -> (asked k, k run)
         self._res = [self._resolve(sp) for sp in self.spans]
         self._cache: dict[int, StepState] = {}
 
@@ -108,9 +111,11 @@ class Plan:
             custom = (
                 [parse_nm(p, f"stages.{i}.structure.patterns") for p in (spec.patterns or [])] if spec else []
             )
-            k = spec.k if spec else 16
+            k = asked = spec.k if spec else GEOMETRIC_K
             while kind == "geometric" and self.max_group and k > 1 and self.max_group % (k * target.m):
                 k //= 2
+            if kind == "geometric":
+                self.structure_k[i] = (asked, k)
             pats = schedules.structure_patterns(kind, target, k, custom)
             wins = schedules.split_window(span.start, span.end, len(pats))
             kw["windows"] = tuple((a, b, p) for (a, b), p in zip(wins, pats, strict=True))

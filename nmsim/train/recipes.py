@@ -71,7 +71,9 @@ class StructureSpec(Strict):
     """SDGF pattern sequence, run over equal parts of the stage ([PGF] §3; docs/references.md#recipe-sdgf)."""
 
     type: Literal["stepwise", "geometric", "densify", "aqt", "halving", "custom"] = "stepwise"
-    k: int = Field(16, ge=1, description="geometric only: block multiplier at the first interval")
+    k: int = Field(
+        8, ge=1, description="geometric only: block multiplier at the first interval ([PGF] code: 8)"
+    )
     patterns: list[str] | None = Field(None, description="custom only: the 'n:m' sequence")
 
 

@@ -51,10 +51,11 @@ def test_sdgf_stepwise_average_forward_density(nm, expected):
 def test_sdgf_geometric_keeps_density_and_even_intervals():
     plan = sdgf_plan("1:8", "geometric", 1000)
     assert {plan.state(t).density for t in range(100, 1000)} == {0.125}
-    # 750 steps / 5 patterns = 150 each
-    assert [str(plan.state(t).pattern) for t in (100, 249, 250, 400, 550, 700, 849, 850)] == [
-        "16:128", "16:128", "8:64", "4:32", "2:16", "1:8", "1:8", "1:8",
+    # k = 8 (the [PGF] code's default): 750 steps / 4 patterns, bounds 100 + floor(i·750/4) = 287, 475, 662
+    assert [str(plan.state(t).pattern) for t in (100, 286, 287, 474, 475, 661, 662, 849, 850)] == [
+        "8:64", "8:64", "4:32", "4:32", "2:16", "2:16", "1:8", "1:8", "1:8",
     ]  # fmt: skip
+    assert plan.structure_k == {1: (8, 8)}
     assert plan.state(850).kind == "finetune" and plan.state(849).kind == "structure"
     assert plan.state(99).pattern_text == "dense"
 
@@ -141,13 +142,16 @@ def test_gradual_halving_then_fixed_finetune():
     assert plan.state(500).hard
 
 
-def test_geometric_k_is_halved_to_fit_the_layers():
-    # 1:16 with k = 16 would start at 16:256; layers with K = 128 cap it at k = 8 (8:128 ... 1:16)
-    rec = load_recipe("sdgf").with_overrides(nm="1:16", structure="geometric")
+def test_geometric_k_is_halved_to_fit_the_layers_and_recorded():
+    # 1:32 with k = 8 would start at 8:256; layers with K = 128 cap it at k = 4 (4:128 ... 1:32)
+    rec = load_recipe("sdgf").with_overrides(nm="1:32", structure="geometric")
     plan = Plan(rec, 1000, max_group=128)
     seen = [str(plan.state(t).pattern) for t in range(100, 850, 150)]
-    assert seen[0] == "8:128" and seen[-1] == "1:16"
-    assert len({plan.state(t).pattern for t in range(100, 850)}) == 4
-    # 1:8 keeps k = 16 with K = 128
-    plan8 = Plan(rec.with_overrides(nm="1:8"), 1000, max_group=128)
-    assert str(plan8.state(100).pattern) == "16:128"
+    assert seen[0] == "4:128" and seen[-1] == "1:32"
+    assert len({plan.state(t).pattern for t in range(100, 850)}) == 3
+    assert plan.structure_k == {1: (8, 4)}  # asked, ran: the trainer writes both into the trace
+    # 1:8 with an explicit k = 16 fits K = 128 and keeps it
+    doc = rec.with_overrides(nm="1:8").model_dump(exclude_none=True)
+    doc["stages"][1]["structure"]["k"] = 16
+    plan8 = Plan(load_recipe(doc), 1000, max_group=128)
+    assert str(plan8.state(100).pattern) == "16:128" and plan8.structure_k == {1: (16, 16)}

@@ -6,7 +6,8 @@ import pytest
 
 pytest.importorskip("torch")
 
-from nmsim.train.grid import grid_cells, results_table, run_cell
+from nmsim.train.grid import GridSettings, grid_cells, run_cell
+from nmsim.train.table import results_table
 from nmsim.train.trainer import TrainConfig, train_translation
 
 RUNS = [
@@ -20,7 +21,8 @@ RUNS = [
     ("mdgf", {"decay": "linear"}, ["dense", "decay", "decay", "finetune"]),
     ("mdgf", {"decay": "exp", "grad_mode": "autodiff"}, ["dense", "decay", "finetune"]),
     ("sdgf", {"structure": "stepwise"}, ["dense"] + ["structure"] * 4 + ["finetune"]),
-    ("sdgf", {"structure": "geometric"}, ["dense"] + ["structure"] * 5 + ["finetune"]),
+    # k = 8 (the [PGF] code): 8:64, 4:32, 2:16, 1:8
+    ("sdgf", {"structure": "geometric"}, ["dense"] + ["structure"] * 4 + ["finetune"]),
 ]
 
 
@@ -28,8 +30,8 @@ RUNS = [
     ("recipe", "kw", "kinds"), RUNS, ids=[f"{r}-{'-'.join(k.values())}" for r, k, _ in RUNS]
 )
 def test_every_recipe_runs(recipe, kw, kinds):
-    # geometric starts at 16:128, which needs K >= 128: the full-width model
-    width = 128 if kw.get("structure") == "geometric" else 32
+    # geometric starts at 8:64, which needs K >= 64
+    width = 64 if kw.get("structure") == "geometric" else 32
     cfg = TrainConfig(recipe=recipe, nm="1:8", steps=40, seed=1, eval_size=32, d_model=width, threads=1, **kw)
     res = train_translation(cfg)
     tr = res.trace.training
@@ -61,15 +63,20 @@ def test_gmp_smoke_matched_density():
 
 def test_grid_order_skip_and_table(tmp_path, monkeypatch):
     cells = grid_cells((1, 2), ("2:4", "1:8", "1:16"))
-    assert len(cells) == 2 * (1 + 3 * 10)
-    assert {c.seed for c in cells[:31]} == {1}  # a complete seed first
-    assert cells[0].filename == "dense_s1.json" and cells[1].filename == "oneshot_2x4_s1.json"
+    assert len(cells) == 2 * (1 + 3 * 11)
+    # priority first: dense of every seed, then SR-STE, MDGF-exp, SDGF-stepwise at 1:16 for every seed
+    assert [c.filename for c in cells[:5]] == ["dense_s1.json", "dense_s2.json", "srste_1x16_s1.json",
+                                               "mdgf-exp_1x16_s1.json", "sdgf-stepwise_1x16_s1.json"]  # fmt: skip
+    rest = cells[8:]
+    assert {c.seed for c in rest[: 3 * 11 - 3]} == {1}  # then the rest seed-major
+    assert rest[0].filename == "oneshot_2x4_s1.json"
+    assert len(set(cells)) == len(cells)
     # one real (tiny) cell through the runner, then the table reads it
     import nmsim.train.trainer as trainer
 
     monkeypatch.setattr(trainer.TrainConfig, "d_model", 32)
     monkeypatch.setattr(trainer.TrainConfig, "eval_size", 32)
-    path, _acc, _ = run_cell(cells[1], str(tmp_path), steps=10, threads=1)
+    path, _acc, _bpb, _ = run_cell(rest[0], str(tmp_path), GridSettings(steps=10))
     assert path.endswith("oneshot_2x4_s1.json")
     table = results_table(tmp_path)
     assert "| oneshot |" in table and "(n=1)" in table
