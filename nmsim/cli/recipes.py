@@ -66,7 +66,42 @@ def _unit(values: list[float], unit: str) -> tuple[float, str]:
     return _PREFIXES[-1][0], _PREFIXES[-1][1] + unit
 
 
-def summary_table(rows: list[RecipeRow], hardware: str) -> Table:
+def trace_density(trace: Trace) -> float | None:
+    """Fraction of weights an unstructured (GMP) target keeps: the trace's ``target_density``, else the
+    weight-count-weighted measured density of its unstructured layers; None when it has neither."""
+    if trace.training is not None and trace.training.target_density is not None:
+        return trace.training.target_density
+    layers = [la for la in trace.layers if la.pattern == "unstructured" and la.density is not None]
+    weights = sum(la.k * la.n * la.repeat for la in layers)
+    if not weights:
+        return None
+    return sum(la.density * la.k * la.n * la.repeat for la in layers) / weights
+
+
+def _target(row: RecipeRow, densities: dict[str, float | None] | None) -> str:
+    """The target column: ``unstruct. 6.25%`` for GMP (its density), else the pattern."""
+    if row.target != "unstructured":
+        return row.target
+    dens = (densities or {}).get(row.traces[0])
+    return "unstruct." if dens is None else f"unstruct. {100 * dens:.3g}%"
+
+
+def print_whole(table: Table) -> None:
+    """Print ``table`` without cropping a cell: the console is widened to the table's natural width
+    when the terminal is narrower or the output is piped."""
+    from rich.console import Console
+    from rich.measure import Measurement
+
+    con = console()
+    width = Measurement.get(con, con.options.update(max_width=100_000), table).maximum
+    if width > con.width:
+        con = Console(soft_wrap=False, width=width)
+    con.print(table)
+
+
+def summary_table(
+    rows: list[RecipeRow], hardware: str, densities: dict[str, float | None] | None = None
+) -> Table:
     """The summary: one row per recipe; numeric columns share one unit, given in the header."""
     t = Table(title=f"cost per recipe on {hardware}", title_justify="left")
     many_models = len({r.model for r in rows}) > 1
@@ -95,7 +130,7 @@ def summary_table(rows: list[RecipeRow], hardware: str) -> Table:
     for r in rows:
         tc = r.training
         cells = [r.model] if many_models else []
-        cells += [r.recipe, r.target.replace("unstructured", "unstruct.")]
+        cells += [r.recipe, _target(r, densities)]
         cells += [str(len(r.traces))] if seeds else []
         cells += [
             _accuracy(r),
@@ -112,7 +147,9 @@ def summary_table(rows: list[RecipeRow], hardware: str) -> Table:
     return t
 
 
-def share_table(rows: list[RecipeRow], hardware: str) -> Table:
+def share_table(
+    rows: list[RecipeRow], hardware: str, densities: dict[str, float | None] | None = None
+) -> Table:
     """Share of each training run's energy and time per phase kind (mask work apart)."""
     t = Table(title=f"training run by phase kind on {hardware}: energy % / time %", title_justify="left")
     kinds = [k for k in KIND_COLOURS if any(r.phase_kind_share().get(k) for r in rows)]
@@ -125,7 +162,7 @@ def share_table(rows: list[RecipeRow], hardware: str) -> Table:
             continue
         e, s = r.phase_kind_share("energy_pj"), r.phase_kind_share("latency_s")
         cells = [f"{_pct(e[k])} / {_pct(s[k])}" if k in e and (e[k] or s[k]) else "" for k in kinds]
-        t.add_row(r.recipe, r.target.replace("unstructured", "unstruct."), *cells)
+        t.add_row(r.recipe, _target(r, densities), *cells)
     return t
 
 
@@ -228,14 +265,14 @@ def recipes(
         ]
         emit(json.dumps(doc, indent=1) + "\n", out)
         return
-    con = console()
+    densities = {t.name: trace_density(t) for t in loaded}
     for c, rows in results:
-        con.print(summary_table(rows, c.name))
+        print_whole(summary_table(rows, c.name, densities))
         if any(r.training for r in rows):
-            con.print(share_table(rows, c.name))
+            print_whole(share_table(rows, c.name, densities))
         if phases:
-            con.print(phase_table(rows, c.name))
-    con.print(
+            print_whole(phase_table(rows, c.name))
+    console().print(
         "[dim]train FLOPs ÷dense: ideal training FLOPs (docs/references.md#flops-training) over dense "
         "training of the same model "
         "and steps; energy ÷dense: the same on this hardware; the model and its options: docs/recipes_cost.md[/dim]"

@@ -49,9 +49,20 @@ def train(
     ),
     corpus: Path | None = typer.Option(None, help="lm only: folder of text files (default: Python's stdlib)"),
     recipe: str = typer.Option(
-        "dense", help="dense|oneshot|gradual|ste|srste|gmp|mdgf|sdgf or a recipe .yaml"
+        "dense", help="dense|oneshot|gradual|ste|srste|gmp|mdgf (pmd)|sdgf (ssd) or a recipe .yaml"
     ),
-    decay: str | None = typer.Option(None, help="MDGF decay: step|linear|exp"),
+    decay: str | None = typer.Option(
+        None,
+        help="MDGF decay: exp|linear|step (step: AQT's staircase; with --grad-mode autodiff AQT's pairing)",
+    ),
+    decay_rate: float | None = typer.Option(
+        None,
+        "--decay-rate",
+        help="MDGF linear/exp per-step rate β (the authors' form; default from --zero-at)",
+    ),
+    zero_at: float | None = typer.Option(
+        None, "--zero-at", help="MDGF: fraction of the run (< 1) or step (>= 1) where D reaches 0 (exp: 0.01)"
+    ),
     structure: str | None = typer.Option(None, help="SDGF structure: stepwise|geometric|densify|aqt|halving"),
     grad_mode: str | None = typer.Option(
         None, "--grad-mode", help="autodiff|ste|srste (default: the recipe's)"
@@ -66,7 +77,9 @@ def train(
         None, min=1, help="sentence pairs (translation, 64) or byte windows (lm, 16) per step"
     ),
     lr: float = typer.Option(2e-3, help="peak learning rate (AdamW)"),
-    threads: int | None = typer.Option(None, min=1, help="torch CPU threads"),
+    threads: int | None = typer.Option(
+        None, min=1, help="torch CPU threads (default: the cores not already busy, by the 1-min load; >= 1)"
+    ),
     device: str = typer.Option("cpu", help="torch device: cpu, cuda or cuda:N"),
     out: Path = typer.Option(..., help="trace file to write (JSON)"),
 ) -> None:
@@ -93,11 +106,22 @@ def train(
     )
 
     from nmsim.io.loaders import save_trace
+    from nmsim.train.grid import check_threads, default_threads
     from nmsim.train.recipes import load_recipe
     from nmsim.train.trainer import TrainConfig, train_task
 
-    load_recipe(recipe)  # validate before training starts: one-line error
-    cfg = TrainConfig(recipe=recipe, task=task, corpus=str(corpus) if corpus else None, nm=nm, decay=decay, grad_mode=grad_mode, structure=structure,
+    zero: int | float | None = None
+    if zero_at is not None:
+        if zero_at <= 0 or (zero_at >= 1 and zero_at != int(zero_at)):
+            raise NmsimInputError("zero-at", "a fraction in (0, 1) or a whole step >= 1", zero_at)
+        zero = int(zero_at) if zero_at >= 1 else zero_at
+    # validate the recipe and its overrides before training starts: one-line error
+    load_recipe(recipe).with_overrides(nm, decay, grad_mode, structure, None, decay_rate, zero)
+    if threads is None:
+        threads = default_threads() if device == "cpu" else 1
+    check_threads(threads, 1, device)
+    cfg = TrainConfig(recipe=recipe, task=task, corpus=str(corpus) if corpus else None, nm=nm, decay=decay,
+                      decay_rate=decay_rate, zero_at=zero, grad_mode=grad_mode, structure=structure,
                       targets=targets, steps=steps, seed=seed, batch_size=batch_size, lr=lr, threads=threads,
                       device=device)  # fmt: skip
     columns = (
@@ -120,7 +144,8 @@ def train(
     bpb = res.trace.metrics.extra.get("bits_per_byte") if res.trace.metrics else None
     extra = f"  {bpb:.3f} bits/byte" if bpb is not None else ""
     typer.echo(
-        f"accuracy {res.accuracy:.4f}{extra}  loss {res.loss:.4f}  {res.step_ms:.1f} ms/step  -> {out}"
+        f"accuracy {res.accuracy:.4f}{extra}  loss {res.loss:.4f}  {res.step_ms:.1f} ms/step "
+        f"({threads} threads)  -> {out}"
     )
 
 

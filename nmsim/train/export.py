@@ -10,17 +10,17 @@ from typing import Any
 import torch
 from torch import nn
 
+from nmsim.masks.stats import mask_stats
 from nmsim.schemas.trace import (
     ConvShape,
     Layer,
-    MaskStats,
     Metrics,
     Phase,
     PhaseLayerState,
     Trace,
     TrainingRecord,
 )
-from nmsim.train.masks import block_histogram
+from nmsim.train.masks import grouped_rows
 from nmsim.train.selectors import eligible_layers, layer_role
 from nmsim.train.sparsifier import Sparsifier, _unwrap
 from nmsim.workloads.edges import link_named_layers
@@ -105,7 +105,7 @@ def build_layers(records: list[dict[str, Any]], sp: Sparsifier | None) -> list[L
             axis = sp.axis if sp is not None else 1
             k_len = w.shape[axis % w.dim()]
             if block and k_len % block == 0:
-                extra["mask_stats"] = MaskStats(block=block, histogram=block_histogram(w != 0, block, axis))
+                extra["mask_stats"] = mask_stats(grouped_rows(w != 0, axis), block, layout="nk")
             extra["density"] = max(float((w != 0).float().mean()), 1e-9)
         layers.append(Layer(pattern=pattern, **rec, **extra))
     return with_edges(layers)

@@ -14,6 +14,7 @@ a trace with another hash (or none) is refused, so cells trained differently are
 from __future__ import annotations
 
 import logging
+import math
 import os
 import sys
 import time
@@ -120,6 +121,16 @@ def cores_available() -> int:
         return len(os.sched_getaffinity(0))
     except AttributeError:  # pragma: no cover - macOS/Windows
         return os.cpu_count() or 1
+
+
+def default_threads() -> int:
+    """Torch threads for one CPU training process that do not oversubscribe the cores: the cores not
+    already busy (1-minute load average, rounded up), at least 1."""
+    try:
+        busy = math.ceil(os.getloadavg()[0])
+    except (AttributeError, OSError):  # pragma: no cover - no load average on this OS
+        busy = 0
+    return max(1, cores_available() - busy)
 
 
 def check_threads(threads: int, workers: int, device: str = "cpu") -> None:

@@ -7,9 +7,11 @@ Groups are ``m`` consecutive elements along that axis at a fixed position of eve
 
 from __future__ import annotations
 
+import numpy as np
 import torch
 
 from nmsim.errors import NmsimInputError
+from nmsim.masks.stats import block_stats
 
 
 def _to_groups(t: torch.Tensor, m: int, axis: int) -> tuple[torch.Tensor, tuple[int, ...]]:
@@ -88,14 +90,16 @@ def unstructured_mask(weight: torch.Tensor, density: float) -> torch.Tensor:
     return mask.reshape(weight.shape)
 
 
-def block_histogram(mask: torch.Tensor, block: int, axis: int = 1) -> list[int]:
-    """``h[i]`` = number of ``block``-sized groups along ``axis`` holding exactly ``i`` nonzeros."""
-    groups, _ = _to_groups(mask.detach() != 0, block, axis if mask.dim() > 1 else 0)
-    counts = groups.sum(dim=-1).reshape(-1)
-    return torch.bincount(counts, minlength=block + 1).tolist()
+def grouped_rows(t: torch.Tensor, axis: int = 1) -> np.ndarray:
+    """``t`` as a 2-D numpy array whose rows run along ``axis`` (every other axis flattened into rows):
+    the ``layout="nk"`` of :func:`nmsim.masks.stats.block_stats`, the one home of per-block statistics."""
+    t = t.detach()
+    if t.dim() <= 1:
+        return t.reshape(1, -1).cpu().numpy()
+    axis = axis % t.dim()
+    return t.movedim(axis, -1).reshape(-1, t.shape[axis]).cpu().numpy()
 
 
 def is_nm(weight: torch.Tensor, n: int, m: int, axis: int = 1) -> bool:
     """True when every group of ``m`` along ``axis`` holds at most ``n`` nonzeros."""
-    hist = block_histogram(weight != 0, m, axis)
-    return sum(hist[n + 1 :]) == 0
+    return block_stats(grouped_rows(weight != 0, axis), m, layout="nk").max_nonzeros <= n

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from nmsim.errors import NmsimInputError
 from nmsim.sparsity import NM, parse_nm
 from nmsim.train import schedules
-from nmsim.train.recipes import Recipe, Span, Stage, resolve_boundary, resolve_spans
+from nmsim.train.recipes import SRSTE_EXCLUDED, Recipe, Span, Stage, resolve_boundary, resolve_spans
 
 
 @dataclass(frozen=True)
@@ -94,7 +94,7 @@ class Plan:
         i = span.index
         target = parse_nm(st.mask_structure or self.recipe.mask_structure, f"stages.{i}.mask_structure")
         grad = st.grad_mode or self.recipe.grad_mode or _DEFAULT_GRAD[st.modifier]
-        if st.modifier in ("mask_decay", "gmp") and grad == "srste":
+        if st.modifier in SRSTE_EXCLUDED and grad == "srste":
             raise NmsimInputError(
                 f"stages.{i}.grad_mode", f"'srste' cannot be combined with {st.modifier}", grad
             )

@@ -30,12 +30,14 @@ from pydantic import Field, field_validator, model_validator
 from nmsim.errors import NmsimInputError
 from nmsim.io.loaders import read_document, validate_model
 from nmsim.schemas.common import Strict
+from nmsim.schemas.trace import GradMode
 from nmsim.sparsity import NM, parse_nm
 
-GradMode = Literal["autodiff", "ste", "srste"]
 Modifier = Literal["dense", "nm", "mask_decay", "structure_decay", "gmp"]
 Boundary = int | float | Literal["end"]
 
+ALIASES = {"pmd": "mdgf", "ssd": "sdgf"}  # the seed paper's names: pruning mask decay, sparse structure decay
+SRSTE_EXCLUDED = ("mask_decay", "structure_decay", "gmp")  # modifiers srste is rejected with (as AQT does)
 SRSTE_LAMBDA = (
     2e-4  # λ_w of SR-STE (Zhou et al. 2021, reference code default; docs/references.md#recipe-srste)
 )
@@ -52,9 +54,11 @@ class DecaySpec(Strict):
     """MDGF decay factor D(j) of pruned weights, j = steps since the stage start.
 
     ``linear``: D = max(1 − β·j, 0); ``exp``: D = exp(−β·j); ``step``: the AQT staircase
-    D = max(1 − ⌊j/interval⌋·weight, 0) (0 from the ``cap``-th interval on). Unset β/interval are derived
-    from ``zero_at`` (absolute step or fraction of total steps): linear and step reach 0 there, exp reaches
-    ``floor`` there.
+    D = max(1 − ⌊j/interval⌋·weight, 0) (0 from the ``cap``-th interval on). β is the authors' per-step
+    rate (CLI ``--decay-rate``); unset β/interval are derived from ``zero_at`` (CLI ``--zero-at``; absolute
+    step or fraction of total steps): linear and step reach 0 there, exp reaches ``floor`` there.
+    ``step`` with the recipe's default grad mode ``ste`` is AQT's staircase with the [PGF] code's STE
+    backward, a pairing neither source ran; with ``grad_mode: autodiff`` it is AQT's own pairing.
     """
 
     type: Literal["step", "linear", "exp"] = "exp"
@@ -123,7 +127,7 @@ class Stage(Strict):
             raise ValueError("'structure' belongs to modifier 'structure_decay'")
         if self.gmp is not None and self.modifier != "gmp":
             raise ValueError("'gmp' belongs to modifier 'gmp'")
-        if self.modifier in ("mask_decay", "gmp") and self.grad_mode == "srste":
+        if self.modifier in SRSTE_EXCLUDED and self.grad_mode == "srste":
             raise ValueError(f"grad_mode 'srste' cannot be combined with modifier '{self.modifier}'")
         return self
 
@@ -157,8 +161,18 @@ class Recipe(Strict):
         grad_mode: str | None = None,
         structure: str | None = None,
         targets: list[str] | str | None = None,
+        decay_rate: float | None = None,
+        zero_at: int | float | None = None,
     ) -> Recipe:
-        """A copy with the CLI-level knobs replaced in the recipe and in every stage that uses them."""
+        """A copy with the CLI-level knobs replaced in the recipe and in every stage that uses them.
+
+        ``decay_rate`` (per-step β of linear/exp decays) and ``zero_at`` (step or fraction where D
+        reaches 0, or the exp floor) apply to every ``mask_decay`` stage; give one of them, not both.
+        """
+        if decay_rate is not None and zero_at is not None:
+            raise NmsimInputError("zero-at", "give --decay-rate or --zero-at, not both", zero_at)
+        if decay_rate is not None and not decay_rate > 0:
+            raise NmsimInputError("decay-rate", "a per-step rate > 0", decay_rate)
         doc = self.model_dump(exclude_none=True)
         if nm is not None:
             doc["mask_structure"] = str(parse_nm(nm, "nm"))
@@ -171,6 +185,18 @@ class Recipe(Strict):
         for st in doc["stages"]:
             if decay is not None and st["modifier"] == "mask_decay":
                 st["decay"] = {**st.get("decay", {}), "type": decay}
+            if st["modifier"] == "mask_decay" and (decay_rate is not None or zero_at is not None):
+                spec = dict(st.get("decay", {}))
+                if decay_rate is not None:
+                    if spec.get("type", "exp") == "step":
+                        raise NmsimInputError("decay-rate", "applies to linear and exp decays (step: use --zero-at)",
+                                              decay_rate)  # fmt: skip
+                    spec["beta"] = decay_rate
+                else:
+                    spec.pop("beta", None)
+                    spec.pop("interval", None)
+                    spec["zero_at"] = zero_at
+                st["decay"] = spec
             if structure is not None and st["modifier"] == "structure_decay":
                 st["structure"] = {**st.get("structure", {}), "type": structure}
             if grad_mode is not None and st["modifier"] != "dense":
@@ -199,14 +225,15 @@ def load_recipe(name_or_path: str | os.PathLike[str] | dict[str, Any] | Recipe) 
         return name_or_path
     if isinstance(name_or_path, dict):
         return validate_recipe(name_or_path, "recipe")
-    text = str(name_or_path)
+    text = ALIASES.get(str(name_or_path), str(name_or_path))
     shipped = shipped_recipes()
     if text in shipped:
         return validate_recipe(read_document(shipped[text]), str(shipped[text]))
     p = Path(text)
     if p.suffix.lower() in (".yaml", ".yml", ".json") or p.exists():
         return validate_recipe(read_document(p), str(p))
-    raise NmsimInputError("recipe", f"one of {', '.join(shipped)} or a path to a recipe .yaml", text)
+    names = ", ".join([*shipped, *ALIASES])
+    raise NmsimInputError("recipe", f"one of {names} or a path to a recipe .yaml", text)
 
 
 @dataclass(frozen=True)

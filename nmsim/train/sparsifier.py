@@ -8,6 +8,8 @@
         optimizer.step(); optimizer.zero_grad()
         sp.step()                                                  # advance the recipe by one step
 
+or ``sp.attach(optimizer)`` once, and the loop needs no ``sp.step()`` (an optimizer post-step hook).
+
 The sparsifier replaces the ``forward`` of each selected ``nn.Linear``/``nn.Conv2d`` (parameters and
 ``state_dict`` keys are untouched) so that it uses W̃ = W ⊙ S, S = Φ + D·(1 − Φ), with the gradient rule of
 the stage (:mod:`nmsim.train.functions`). Masks are recomputed from |W| when the plan says so; between
@@ -80,8 +82,8 @@ class Sparsifier:
         model: any ``nn.Module`` (a ``DistributedDataParallel`` wrapper is unwrapped).
         recipe: shipped recipe name, YAML/JSON path, parsed document or :class:`Recipe`.
         total_steps: run length in optimizer steps (default: the recipe's ``total_steps``).
-        nm, decay, grad_mode, structure, targets: overrides of the recipe's knobs (see
-            :meth:`Recipe.with_overrides`).
+        nm, decay, grad_mode, structure, targets, decay_rate, zero_at: overrides of the recipe's knobs
+            (see :meth:`Recipe.with_overrides`).
     """
 
     def __init__(
@@ -95,8 +97,12 @@ class Sparsifier:
         grad_mode: str | None = None,
         structure: str | None = None,
         targets: list[str] | str | None = None,
+        decay_rate: float | None = None,
+        zero_at: int | float | None = None,
     ) -> None:
-        rec = load_recipe(recipe).with_overrides(nm, decay, grad_mode, structure, targets)
+        rec = load_recipe(recipe).with_overrides(
+            nm, decay, grad_mode, structure, targets, decay_rate, zero_at
+        )
         total = total_steps or rec.total_steps
         if total is None:
             raise NmsimInputError("total_steps", "give total_steps or set it in the recipe")
@@ -213,6 +219,12 @@ class Sparsifier:
         if decay > 0.0:
             scale = scale + decay * (~mask).to(dtype)
         return scale
+
+    def attach(self, optimizer: torch.optim.Optimizer) -> Any:
+        """Call :meth:`step` after every ``optimizer.step()`` (the optimizer's post-step hook), so a
+        training loop needs no ``sp.step()`` of its own. Returns the hook handle (``.remove()`` detaches).
+        Call either this or :meth:`step` per optimizer step, never both."""
+        return optimizer.register_step_post_hook(lambda _opt, _args, _kwargs: self.step())
 
     @torch.no_grad()
     def step(self) -> StepState:

@@ -27,6 +27,7 @@ from nmsim.schemas.trace import Metrics, Trace
 from nmsim.train.export import export_trace
 from nmsim.train.models.decoder import DecoderConfig, DecoderLM
 from nmsim.train.models.transformer import Seq2SeqTransformer, TransformerConfig
+from nmsim.train.recipes import ALIASES
 from nmsim.train.sparsifier import Sparsifier
 from nmsim.train.tasks.lm import ByteLMTask, load_corpus
 from nmsim.train.tasks.translation import Batch, TranslationTask
@@ -50,6 +51,8 @@ class TrainConfig:
     grad_mode: str | None = None
     structure: str | None = None
     targets: str | None = None
+    decay_rate: float | None = None
+    zero_at: int | float | None = None
     steps: int = 1500
     seed: int = 1
     batch_size: int | None = None
@@ -83,7 +86,9 @@ class TrainConfig:
 
 def cell_label(recipe: str, decay: str | None = None, structure: str | None = None,
                grad_mode: str | None = None) -> str:  # fmt: skip
-    """Grid cell label: ``mdgf-exp``, ``sdgf-geometric``, ``mdgf-step-autodiff`` (a grad-mode override)."""
+    """Grid cell label: ``mdgf-exp``, ``sdgf-geometric``, ``mdgf-step-autodiff`` (a grad-mode override);
+    the seed paper's names ``pmd``/``ssd`` label as ``mdgf``/``sdgf``."""
+    recipe = ALIASES.get(recipe, recipe)
     if recipe == "mdgf":
         base = f"mdgf-{decay or 'exp'}"
     elif recipe == "sdgf":
@@ -154,7 +159,7 @@ def _setup(cfg: TrainConfig, model: torch.nn.Module) -> tuple[torch.optim.Optimi
     sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: lr_factor(s, cfg.warmup, cfg.steps))
     targets = cfg.targets.split(",") if cfg.targets else None
     sp = Sparsifier(model, cfg.recipe, cfg.steps, nm=cfg.nm, decay=cfg.decay, grad_mode=cfg.grad_mode,
-                    structure=cfg.structure, targets=targets)  # fmt: skip
+                    structure=cfg.structure, targets=targets, decay_rate=cfg.decay_rate, zero_at=cfg.zero_at)  # fmt: skip
     return opt, sched, sp
 
 
@@ -198,6 +203,15 @@ def _params(
     return params, provenance
 
 
+def _variant(cfg: TrainConfig) -> str | None:
+    """``Metrics.variant`` of a run whose decay knobs differ from the recipe's (never averaged as seeds)."""
+    if cfg.decay_rate is not None:
+        return f"decay_rate={cfg.decay_rate:g}"
+    if cfg.zero_at is not None:
+        return f"zero_at={cfg.zero_at:g}"
+    return None
+
+
 def _label(cfg: TrainConfig, nm: str) -> str:
     return cfg.cell if cfg.recipe == "dense" else f"{cfg.cell}-{nm.replace(':', 'x')}"
 
@@ -225,6 +239,7 @@ def train_translation(cfg: TrainConfig, progress: Callable[[int, dict], None] | 
     digest = settings_hash(cfg.settings(translation_settings_key(task)))
     params, provenance = _params(cfg, sp, device, digest)
     metrics = Metrics(task=task.name, metric="token_accuracy", accuracy=acc, seed=cfg.seed, source="measured",
+                      variant=_variant(cfg),
                       dataset="synthetic translation (nmsim grammar)", split="fixed eval set (task seed)",
                       extra={"final_loss": loss_val, "step_ms": 1000 * train_s / cfg.steps, "train_s": train_s})  # fmt: skip
     trace = export_trace(
@@ -300,6 +315,7 @@ def train_lm(cfg: TrainConfig, progress: Callable[[int, dict], None] | None = No
     digest = settings_hash(cfg.settings(lm_settings_key(task)))
     params, provenance = _params(cfg, sp, device, digest)
     metrics = Metrics(task=task.name, metric="next_byte_accuracy", accuracy=acc, seed=cfg.seed, source="measured",
+                      variant=_variant(cfg),
                       dataset=corpus.name, split=f"held-out last 5% ({len(task.heldout)} bytes), "
                       f"{task.eval_windows} windows × {task.context}", task_info=task.info(),
                       extra={"bits_per_byte": bpb, "final_loss": loss_val, "step_ms": 1000 * train_s / cfg.steps,

@@ -11,7 +11,8 @@ from hypothesis import given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 
 from nmsim.errors import NmsimInputError  # noqa: E402
-from nmsim.train.masks import block_histogram, is_nm, nm_mask, unstructured_mask  # noqa: E402
+from nmsim.masks.stats import mask_stats  # noqa: E402
+from nmsim.train.masks import grouped_rows, is_nm, nm_mask, unstructured_mask  # noqa: E402
 
 
 def brute_force_row(values: list[float], n: int, m: int) -> list[bool]:
@@ -100,6 +101,12 @@ def test_unstructured_mask_count_and_ties():
     assert int(unstructured_mask(big, 0.125).sum()) == round(0.125 * 64 * 64)
 
 
-def test_block_histogram():
+def test_block_histogram_through_the_one_home():
+    # groups of 4 along dim 1: nonzeros per group 1, 2, 0, 4
     mask = torch.tensor([[1, 0, 0, 0, 1, 1, 0, 0], [0, 0, 0, 0, 1, 1, 1, 1]], dtype=torch.bool)
-    assert block_histogram(mask, 4) == [1, 1, 1, 0, 1]
+    assert mask_stats(grouped_rows(mask, 1), 4, layout="nk").histogram == [1, 1, 1, 0, 1]
+    # a conv weight [O, I, kh, kw] grouped along I: each of the 2·(1·1) rows holds I = 8 channels
+    conv = mask.reshape(2, 8, 1, 1)
+    assert mask_stats(grouped_rows(conv, 1), 4, layout="nk").histogram == [1, 1, 1, 0, 1]
+    # along dim 0: the 8 columns (1,0) (0,0) (0,0) (0,0) (1,1) (1,1) (0,1) (0,1) hold 1 0 0 0 2 2 1 1
+    assert mask_stats(grouped_rows(mask, 0), 2, layout="nk").histogram == [3, 3, 2]
