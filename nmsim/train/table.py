@@ -103,7 +103,7 @@ def results_table(trace_dir: str | os.PathLike[str]) -> str:
     pats = sorted({p for _, p in res.accuracy if p != "dense"}, key=_pattern_key)
     steps = ", ".join(str(s) for s in sorted(res.steps))
     lines = [
-        f"{res.metric} in % (mean ± std over seeds, n seeds); {steps} steps; settings {res.settings}",
+        f"{res.metric} in % (mean ± std over seeds, n seeds); {steps} steps; settings {res.settings or 'not recorded'}",
         "",
     ]
 
