@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import get_args
 
 import typer
 
 from nmsim.errors import NmsimInputError
+from nmsim.schemas.trace import GradMode
 
 _DECAYS = ("step", "linear", "exp")
-_GRADS = ("autodiff", "ste", "srste")
+_GRADS = get_args(GradMode)
 _STRUCTS = ("stepwise", "geometric", "densify", "aqt", "halving")
 _TASKS = ("translation", "lm")
 
