@@ -23,9 +23,13 @@ from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
 from multiprocessing import get_context
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from nmsim.errors import NmsimInputError
 from nmsim.io.loaders import load_trace, save_trace
+
+if TYPE_CHECKING:
+    from nmsim.train.trainer import TrainConfig
 
 PATTERNS: dict[str, tuple[str, ...]] = {
     "translation": ("2:4", "1:8", "1:16"),
@@ -154,7 +158,8 @@ class GridSettings:
     corpus: str | None = None
     batch_size: int | None = None
 
-    def config(self, cell: Cell):  # -> TrainConfig (torch import deferred)
+    def config(self, cell: Cell) -> TrainConfig:
+        """The run of ``cell`` under these settings."""
         from nmsim.train.trainer import TrainConfig
 
         return TrainConfig(recipe=cell.recipe, nm=cell.nm, decay=cell.decay, structure=cell.structure,
