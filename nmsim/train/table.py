@@ -88,8 +88,8 @@ def _fmt(vals: dict[int, float], scale: float, digits: int) -> str:
 
 def _p(p: float | None) -> str:
     if p is None:
-        return "—"
-    return "<0.001" if p < 0.001 else f"{p:.3f}"
+        return "p —"
+    return "p<0.001" if p < 0.001 else f"p={p:.3f}"
 
 
 def results_table(trace_dir: str | os.PathLike[str]) -> str:
@@ -140,7 +140,7 @@ def results_table(trace_dir: str | os.PathLike[str]) -> str:
                 row.append("")
                 continue
             t = paired_t_test([100 * a[s] for s in seeds], [100 * b[s] for s in seeds])
-            row.append(f"{t.mean_diff:+.2f}, p={_p(t.p)} (n={t.n})")
+            row.append(f"{t.mean_diff:+.2f}, {_p(t.p)} (n={t.n})")
         lines.append(f"| {c} | " + " | ".join(row) + " |")
     if res.structure_k:
         ks = ", ".join(f"{k}: k={v}" for k, v in sorted(res.structure_k.items()))
