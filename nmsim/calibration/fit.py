@@ -75,9 +75,12 @@ def _upper(name: str) -> float:
 
 
 def predict(hw: HardwareConfig, samples: list[Sample]) -> np.ndarray:
-    """Predicted latency (s) of every sample on ``hw``."""
+    """Predicted latency (s) of every sample on ``hw``, each in its own mode (no dense fallback)."""
     return np.array(
-        [simulate_gemm(s.m, s.n, s.k, hw, sparsity=s.sparsity, dtype=s.dtype).latency_s for s in samples]
+        [
+            simulate_gemm(s.m, s.n, s.k, hw, sparsity=s.sparsity, dtype=s.dtype, fallback="never").latency_s
+            for s in samples
+        ]
     )
 
 

@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from nmsim.engine.kernel import evaluate_rows
-from nmsim.engine.layout import ENERGY_PARTS, GEMM_LEN
+from nmsim.engine.layout import ENERGY_PARTS, GEMM_LEN, OBJECTIVES, gemm_row
 from nmsim.engine.params import hw_vector
 from nmsim.explore.plan import SweepPlan
 from nmsim.explore.reduce import (
@@ -32,24 +32,13 @@ from nmsim.explore.variants import apply_nm
 from nmsim.schemas.hardware import HardwareConfig
 from nmsim.schemas.trace import Layer
 from nmsim.sim.gemm import layer_density, layer_guarantees, layer_mode
+from nmsim.sim.fields import ENERGY_COLUMNS, TOTAL_FIELDS
 from nmsim.sim.modes import mode_key
 from nmsim.sparsity import NM
 
-METRIC_COLUMNS: tuple[str, ...] = (
-    "cycles",
-    "compute_cycles",
-    "stall_cycles",
-    "latency_s",
-    "energy_pj",
-    "pe_utilization",
-    "effective_macs_per_cycle",
-    "dense_macs",
-    "issued_macs",
-    "useful_macs",
-    "dram_bytes",
-    *(f"energy_{p}_pj" for p in ENERGY_PARTS),
-)
-"""Per-point totals (units: cycles, s, pJ, MACs, bytes), the fields of :class:`nmsim.sim.report.Totals`."""
+METRIC_COLUMNS: tuple[str, ...] = (*TOTAL_FIELDS, *ENERGY_COLUMNS)
+"""Per-point totals (units: cycles, s, pJ, MACs, bytes): :data:`nmsim.sim.fields.TOTAL_FIELDS` and the
+energy parts."""
 
 _Sig = tuple[int, int, int, int, "str | None", tuple[NM, ...], int, "tuple[int, ...] | None"]
 
@@ -86,6 +75,7 @@ class BatchEvaluator:
     def __init__(self, plan: SweepPlan) -> None:
         self.plan = plan
         self.compat = plan.compat == "scalesim"
+        self.objective = OBJECTIVES.index(getattr(plan, "objective", "latency"))
         self._hw: dict[int, _Hw] = {}
         self._bases: dict[int, HardwareConfig] = {}
         self._variants: dict[int, _Variant] = {}
@@ -95,8 +85,8 @@ class BatchEvaluator:
         self._hw_row_ids: dict[bytes, int] = {}
         self._hw_row_of: dict[tuple[int, str | None], int] = {}
         self._hw_table: np.ndarray | None = None
-        self._gemm_ids: dict[tuple[int, ...], int] = {}
-        self._gemm_rows: list[tuple[int, ...]] = []
+        self._gemm_ids: dict[tuple[float, ...], int] = {}
+        self._gemm_rows: list[tuple[float, ...]] = []
         self._gemm_table: np.ndarray | None = None
         self._mode_gids: dict[tuple[int, int], np.ndarray] = {}
         self._sig_gid: dict[tuple[int, _Sig], int] = {}
@@ -186,7 +176,9 @@ class BatchEvaluator:
                 if gid is None:
                     ch = layer_mode(layer, rep, self.compat)
                     m, n, k, repeat = sig[:4]
-                    row = (m, n, k, ch.kc, ch.meta_bits, repeat, int(self.compat), int(ch.mode is not None))
+                    row = gemm_row(
+                        m, n, k, ch.kc, ch.meta_bits, repeat, self.compat, ch.mode is not None, self.objective
+                    )
                     gid = self._gemm_ids.get(row)
                     if gid is None:
                         gid = self._gemm_ids[row] = len(self._gemm_rows)
@@ -262,18 +254,17 @@ class BatchEvaluator:
         cols: dict[str, Any] = {"point": ids, "variant": vs, "combo": hs}
         for j, name in enumerate(INT_FIELDS):
             cols[name] = ints[:, j]
-        cols["latency_s"] = floats[:, FLOAT_FIELDS.index("latency_s")]
-        for p in ENERGY_PARTS:
-            cols[f"energy_{p}_pj"] = floats[:, FLOAT_FIELDS.index(f"energy_{p}")]
+        cols["layers_fell_back"] = cols.pop("fell_back")
+        for j, name in enumerate(FLOAT_FIELDS):
+            key = f"{name}_pj" if name.startswith("energy_") else name
+            cols[key] = floats[:, j]
         cols["energy_pj"] = floats[:, len(FLOAT_FIELDS)]
         dense = [self.variant(v).dense_macs for v in vs.tolist()]
-        pes = [self.hw(h).pes for h in hs.tolist()]
         cycles = cols["cycles"].tolist()
         issued = cols["issued_macs"].tolist()
-        # Python int arithmetic, as totals_of (exact true division of ints)
-        cols["pe_utilization"] = np.array(
-            [min(1.0, i / (p * c)) for i, p, c in zip(issued, pes, cycles, strict=True)]
-        )
+        slots = cols.pop("peak_mac_slots").tolist()
+        # Python int arithmetic, as nmsim.sim.fields.totals_from_sums (exact true division of ints)
+        cols["pe_utilization"] = np.array([i / p for i, p in zip(issued, slots, strict=True)])
         cols["effective_macs_per_cycle"] = np.array(
             [d / c for d, c in zip(dense, cycles, strict=True)], dtype=np.float64
         )
