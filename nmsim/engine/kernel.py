@@ -96,10 +96,12 @@ def _evaluate_mode(
     busy = max(work, port_cycles)
     compute = busy + fixed
 
-    pro, epi = exposed_bytes(df, rows, cols, m, n, k, kc, eb, meta, a_res, o_res)
-    kb = min(kc, rows)
-    if dense_schedule:
-        kb = ceil_div(min(k, rows) * kc, k)
+    kb = min(kc, rows)  # compacted K rows per fold
+    kbd = min(k, ceil_div(kb * k, kc))  # the activation columns they need
+    if dense_schedule:  # the dense layer's chunk of K: as many activation columns as rows
+        kbd = min(k, rows)
+        kb = ceil_div(kbd * kc, k)
+    pro, epi = exposed_bytes(df, rows, cols, m, n, kb, kbd, eb, meta, a_res, o_res)
     cap = (
         max(0.0, hw[_CAP] - reserved[0]),
         max(0.0, hw[_CAP + 1] - reserved[1]),
@@ -108,7 +110,7 @@ def _evaluate_mode(
     bpc = hw[_BPC]
     static_per_cycle = hw[_STATIC] / hw[_CLK] * 1e12
     order, mb, nb, d_if, d_f, d_of = search(
-        m, n, k, kc, kb, eb, ab, meta, la, lw, lo, cap, a_res, o_res, objective, repeat, compute, pro, epi,
+        m, n, k, kc, kb, kbd, eb, ab, meta, la, lw, lo, cap, a_res, o_res, objective, repeat, compute, pro, epi,
         bpc, hw[_EDR], hw[_EDW], _slot_value(hw, _EWR, la), _slot_value(hw, _EWR, lw),
         _slot_value(hw, _ERD, lo), static_per_cycle,
     )  # fmt: skip
@@ -209,7 +211,7 @@ def evaluate_gemm(hw: np.ndarray, g: np.ndarray) -> np.ndarray:
         hw, m, n, k, kc, meta_bits, repeat, compat, sparse, False, objective, a_res, o_res, reserved
     )
     if sparse and not compat:
-        if ceil_div(min(k, int(hw[_R])) * kc, k) < min(kc, int(hw[_R])):
+        if kc < k:
             alt = _evaluate_mode(
                 hw, m, n, k, kc, meta_bits, repeat, compat, sparse, True, objective, a_res, o_res, reserved
             )

@@ -108,6 +108,7 @@ def search(
     k: int,
     kc: int,
     kb: int,
+    kbd: int,
     elem_bytes: int,
     acc_bytes: int,
     meta_bits: int,
@@ -132,14 +133,13 @@ def search(
 ) -> tuple[int, int, int, int, int, int]:
     """Best (order, Mb, Nb, A bytes, W bytes, O bytes) of DRAM traffic for one of ``repeat`` GEMM copies.
 
-    ``kb``: compacted K rows per array pass; ``cap``: free bytes of each on-chip level; ``la``/``lw``/
+    ``kb``: compacted K rows per array pass, ``kbd`` the activation columns they need; ``cap``: free bytes of each on-chip level; ``la``/``lw``/
     ``lo``: the level slot of each operand (-1: none). ``compute`` cycles, ``prologue``/``epilogue``
     exposed bytes and the bandwidth turn DRAM bytes into stall cycles for the latency objective.
     """
     a = 0 if a_resident else m * k * elem_bytes
     w = kc * n * elem_bytes + ceil_div(kc * n * meta_bits, 8)
     o = 0 if o_resident else m * n * elem_bytes
-    kbd = min(k, ceil_div(kb * k, kc))  # activation columns one chunk of kb compacted rows needs
     wcol = 8 * elem_bytes + meta_bits  # bits per compacted weight, metadata included
     fa_row = 0 if a_resident else kbd * elem_bytes
     fk_row = 0 if a_resident else k * elem_bytes

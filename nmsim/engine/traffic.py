@@ -21,21 +21,23 @@ from nmsim.engine.jit import jit
 
 @jit
 def exposed_bytes(
-    dataflow: int, rows: int, cols: int, m: int, n: int, k: int, kc: int, elem_bytes: int, meta_bits: int,
-    a_resident: bool, o_resident: bool,
+    dataflow: int, rows: int, cols: int, m: int, n: int, kb: int, kbd: int, elem_bytes: int,
+    meta_bits: int, a_resident: bool, o_resident: bool,
 ) -> tuple[int, int]:
     """(prologue, epilogue) DRAM bytes that cannot overlap compute (see the module docstring).
 
-    A resident input (already on chip) has no prologue; a resident output no epilogue.
+    ``kb``: compacted K rows one fold holds (the first weight tile of ws has kb rows); ``kbd``: the
+    activation columns they need (the first activation tile of is). A resident input (already on chip) has no
+    prologue; a resident output no epilogue.
     """  # fmt: skip
     prologue, epilogue = 0, 0
     if dataflow == WS:
-        prologue = ceil_div(min(kc, rows) * min(n, cols) * (8 * elem_bytes + meta_bits), 8)
+        prologue = ceil_div(kb * min(n, cols) * (8 * elem_bytes + meta_bits), 8)
     elif dataflow == OS:
         if not o_resident:
             epilogue = min(m, rows) * min(n, cols) * elem_bytes
     elif not a_resident:  # IS
-        prologue = min(k, ceil_div(rows * k, kc)) * min(m, cols) * elem_bytes
+        prologue = kbd * min(m, cols) * elem_bytes
     return prologue, epilogue
 
 
