@@ -35,6 +35,7 @@ def _table(report: Report) -> Table:
         ("mode", "center"),
         ("cycles", "right"),
         ("stall", "right"),
+        ("bound", "center"),
         ("PE util", "right"),
         ("energy", "right"),
     ):
@@ -47,9 +48,10 @@ def _table(report: Report) -> Table:
             str(r.n),
             str(r.repeat),
             r.pattern,
-            r.hw_mode,
+            r.hw_mode + (" (fallback)" if r.fell_back else ""),
             f"{r.cycles:,}",
             f"{r.stall_cycles / r.cycles:.0%}",
+            r.bound,
             f"{r.pe_utilization:.1%}",
             fmt_energy(r.energy_pj),
         )
@@ -65,6 +67,7 @@ def _totals(report: Report) -> Table:
         ("effective throughput", f"{fmt_si(tot.effective_macs_per_cycle)} dense-equivalent MACs/cycle"),
         ("MACs dense / issued", f"{fmt_si(tot.dense_macs)} / {fmt_si(tot.issued_macs)}"),
         ("DRAM traffic", fmt_si(tot.dram_bytes, "B")),
+        ("layers fell back to dense", str(tot.layers_fell_back)),
         ("energy", fmt_energy(tot.energy_pj)),
     ]
     rows += [(f"  {k}", fmt_energy(v)) for k, v in tot.energy_breakdown_pj.items() if v > 0]
@@ -75,6 +78,10 @@ def simulate(
     trace: Path | None = typer.Argument(None, help="trace JSON/YAML (default: the shipped WMT Transformer)"),
     hw: str | None = HW_OPTION,
     compat: str | None = typer.Option(None, "--compat", help="'scalesim': SCALE-Sim v3 timing"),
+    residency: str = typer.Option(
+        "auto", "--residency", help="auto: outputs stay on chip for their consumers where they fit | none"
+    ),
+    objective: str = typer.Option("latency", "--objective", help="mapper objective: latency | energy | edp"),
     as_json: bool = typer.Option(False, "--json", help="JSON report"),
     as_csv: bool = typer.Option(False, "--csv", help="per-layer CSV"),
     out: Path | None = typer.Option(None, "--out", help="write the report to this file (atomic)"),
@@ -82,7 +89,7 @@ def simulate(
     """Simulate a trace: per-layer latency, energy and utilization, and totals."""
     if as_json and as_csv:
         fail("--json/--csv: choose one output format")
-    report = run_simulation(resolve_trace(trace), resolve_hw(hw), compat)  # type: ignore[arg-type]
+    report = run_simulation(resolve_trace(trace), resolve_hw(hw), compat, residency, objective)  # type: ignore[arg-type]
     if as_json:
         emit(report.to_json(), out)
     elif as_csv:

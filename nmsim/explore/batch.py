@@ -31,22 +31,25 @@ from nmsim.explore.reduce import (
 from nmsim.explore.variants import apply_nm
 from nmsim.schemas.hardware import HardwareConfig
 from nmsim.schemas.trace import Layer
-from nmsim.sim.gemm import layer_density, layer_guarantees, layer_mode
+from nmsim.sim.gemm import layer_density, layer_guarantees, layer_mode, reserved_slots
 from nmsim.sim.fields import ENERGY_COLUMNS, TOTAL_FIELDS
 from nmsim.sim.modes import mode_key
+from nmsim.sim.residency import NO_RESIDENCY, LayerResidency, hooks, plan_for, residency_key
 from nmsim.sparsity import NM
 
 METRIC_COLUMNS: tuple[str, ...] = (*TOTAL_FIELDS, *ENERGY_COLUMNS)
 """Per-point totals (units: cycles, s, pJ, MACs, bytes): :data:`nmsim.sim.fields.TOTAL_FIELDS` and the
 energy parts."""
 
-_Sig = tuple[int, int, int, int, "str | None", tuple[NM, ...], int, "tuple[int, ...] | None"]
+# (m, n, k, repeat, dtype, guarantees, k_runs, mask histogram, layer index when residency applies else -1)
+_Sig = tuple[int, int, int, int, "str | None", tuple[NM, ...], int, "tuple[int, ...] | None", int]
 
 
 @dataclass
 class _Variant:
     sigs: list[_Sig]  # distinct (m, n, k, repeat, dtype, guarantees, k_runs, mask histogram)
     sig_layer: list[Layer]  # a layer of each signature (for the mode choice)
+    layers: list[Layer]  # every layer, in order (for the residency plan)
     layer_sig: np.ndarray  # layer → index into sigs (int64)
     sig_dtype: list[str | None]
     dense_macs: int
@@ -76,6 +79,8 @@ class BatchEvaluator:
         self.plan = plan
         self.compat = plan.compat == "scalesim"
         self.objective = OBJECTIVES.index(getattr(plan, "objective", "latency"))
+        self.residency = getattr(plan, "residency", "auto")  # as nmsim.simulate's default
+        self.residency_on = self.residency != "none" and not self.compat
         self._hw: dict[int, _Hw] = {}
         self._bases: dict[int, HardwareConfig] = {}
         self._variants: dict[int, _Variant] = {}
@@ -89,7 +94,7 @@ class BatchEvaluator:
         self._gemm_rows: list[tuple[float, ...]] = []
         self._gemm_table: np.ndarray | None = None
         self._mode_gids: dict[tuple[int, int], np.ndarray] = {}
-        self._sig_gid: dict[tuple[int, _Sig], int] = {}
+        self._sig_gid: dict[tuple[int, _Sig, LayerResidency], int] = {}
 
     # --- cached pieces -------------------------------------------------------------------------
     def hw(self, h: int) -> _Hw:
@@ -98,6 +103,8 @@ class BatchEvaluator:
         if entry is None:
             cfg = self.plan.build_hw(h, self._bases)
             key = mode_key(cfg)
+            if self.residency_on:  # configs that plan residency alike share a class
+                key += repr(residency_key(cfg))
             sid = self._mode_classs.get(key)
             if sid is None:
                 sid = self._mode_classs[key] = len(self._class_rep)
@@ -117,7 +124,9 @@ class BatchEvaluator:
             layer_sig = []
             dense: list[int] = []
             useful: list[float] = []
-            for layer in trace.layers:
+            # with residency, a layer's hooks depend on its place in the graph: one signature per layer
+            per_layer = self.residency_on and any(layer.inputs is not None for layer in trace.layers)
+            for i, layer in enumerate(trace.layers):
                 assert layer.m and layer.n and layer.k
                 sig: _Sig = (
                     layer.m,
@@ -128,6 +137,7 @@ class BatchEvaluator:
                     layer_guarantees(layer),
                     layer.conv_k_runs,
                     (layer.mask_stats.block, *layer.mask_stats.histogram) if layer.mask_stats else None,
+                    i if per_layer else -1,
                 )
                 if sig not in sig_ids:
                     sig_ids[sig] = len(sig_ids)
@@ -140,6 +150,7 @@ class BatchEvaluator:
             entry = _Variant(
                 sigs=sigs,
                 sig_layer=sig_layer,
+                layers=list(trace.layers),
                 layer_sig=np.array(layer_sig, dtype=np.int64),
                 sig_dtype=[s[4] for s in sigs],
                 dense_macs=sum(dense),
@@ -170,21 +181,25 @@ class BatchEvaluator:
             rep = self._class_rep[mode_class]
             out = []
             var = self.variant(v)
+            plan = plan_for(var.layers, rep, self.residency, self.compat)
             for sig, layer in zip(var.sigs, var.sig_layer, strict=True):
-                # configs with the same mode_key choose the same mode: one stands for all
-                gid = self._sig_gid.get((mode_class, sig))
+                # configs with the same mode (and residency) class choose alike: one stands for all
+                p = plan[sig[8]] if sig[8] >= 0 else NO_RESIDENCY
+                gid = self._sig_gid.get((mode_class, sig, p))
                 if gid is None:
                     ch = layer_mode(layer, rep, self.compat)
                     m, n, k, repeat = sig[:4]
+                    h = hooks(rep, p)
                     row = gemm_row(
-                        m, n, k, ch.kc, ch.meta_bits, repeat, self.compat, ch.mode is not None, self.objective
-                    )
+                        m, n, k, ch.kc, ch.meta_bits, repeat, self.compat, ch.mode is not None, self.objective,
+                        p.input_resident, p.output_resident, reserved_slots(rep, h["reserved"]),  # type: ignore[arg-type]
+                    )  # fmt: skip
                     gid = self._gemm_ids.get(row)
                     if gid is None:
                         gid = self._gemm_ids[row] = len(self._gemm_rows)
                         self._gemm_rows.append(row)
                         self._gemm_table = None
-                    self._sig_gid[(mode_class, sig)] = gid
+                    self._sig_gid[(mode_class, sig, p)] = gid
                 out.append(gid)
             gids = self._mode_gids[key] = np.array(out, dtype=np.int64)
         return gids
