@@ -19,7 +19,7 @@ import numpy as np
 from nmsim.engine.folds import ceil_div, compute_cycles, mapping_efficiency
 from nmsim.engine.jit import jit, jit_parallel, prange
 from nmsim.engine.layout import GEMM, HW, OUT, OUT_LEN
-from nmsim.engine.mapper import search, stall_cycles
+from nmsim.engine.mapper import search, stall_cycles, tile_candidates
 from nmsim.engine.traffic import exposed_bytes, filter_reuse, sram_accesses
 
 # Compile-time constants (numba freezes module-level ints).
@@ -59,8 +59,11 @@ def _evaluate_mode(
     a_res: bool,
     o_res: bool,
     reserved: tuple[float, float, float],
+    cm: np.ndarray,
+    cn: np.ndarray,
 ) -> np.ndarray:
-    """The result vector of one way of running the GEMM (see the module docstring)."""
+    """The result vector of one way of running the GEMM (see the module docstring); ``cm``/``cn``:
+    the tile candidates of M and N."""
     df, rows, cols, cores = int(hw[_DF]), int(hw[_R]), int(hw[_C]), int(hw[_CORES])
     eb, ab, wpp = int(hw[_EB]), int(hw[_AB]), int(hw[_WPP])
     la, lw, lo = int(hw[_LA]), int(hw[_LW]), int(hw[_LO])
@@ -110,7 +113,7 @@ def _evaluate_mode(
     bpc = hw[_BPC]
     static_per_cycle = hw[_STATIC] / hw[_CLK] * 1e12
     order, mb, nb, d_if, d_f, d_of = search(
-        m, n, k, kc, kb, kbd, eb, ab, meta, la, lw, lo, cap, a_res, o_res, objective, repeat, compute, pro, epi,
+        m, n, k, kc, kb, kbd, eb, ab, meta, la, lw, lo, cap, a_res, o_res, objective, repeat, cm, cn, compute, pro, epi,
         bpc, hw[_EDR], hw[_EDW], _slot_value(hw, _EWR, la), _slot_value(hw, _EWR, lw),
         _slot_value(hw, _ERD, lo), static_per_cycle,
     )  # fmt: skip
@@ -207,19 +210,20 @@ def evaluate_gemm(hw: np.ndarray, g: np.ndarray) -> np.ndarray:
     meta_bits, repeat, compat, sparse = int(g[4]), int(g[5]), g[6] != 0.0, g[7] != 0.0
     objective, a_res, o_res = int(g[8]), g[9] != 0.0, g[10] != 0.0
     reserved = (g[_G_RES], g[_G_RES + 1], g[_G_RES + 2])
+    cm, cn = tile_candidates(m), tile_candidates(n)
     best = _evaluate_mode(
-        hw, m, n, k, kc, meta_bits, repeat, compat, sparse, False, objective, a_res, o_res, reserved
+        hw, m, n, k, kc, meta_bits, repeat, compat, sparse, False, objective, a_res, o_res, reserved, cm, cn
     )
     if sparse and not compat:
         if kc < k:
             alt = _evaluate_mode(
-                hw, m, n, k, kc, meta_bits, repeat, compat, sparse, True, objective, a_res, o_res, reserved
+                hw, m, n, k, kc, meta_bits, repeat, compat, sparse, True, objective, a_res, o_res, reserved, cm, cn
             )
             if _better(objective, alt, best):
                 best = alt
         if hw[_FALLBACK] != 0.0:
             dense = _evaluate_mode(
-                hw, m, n, k, k, 0, repeat, compat, False, False, objective, a_res, o_res, reserved
+                hw, m, n, k, k, 0, repeat, compat, False, False, objective, a_res, o_res, reserved, cm, cn
             )
             if _better(objective, dense, best):
                 best = dense

@@ -18,8 +18,8 @@ a level share its usable capacity, less what resident tensors reserve. Candidate
 (:func:`tile_candidates`): ``⌈D/j⌉`` for j = 1…12 and for every j = ⌈D/2^i⌉ — the smallest tile for
 each count of tiles, so a size is never tried that a smaller one with as few tiles dominates; at
 most 32 per dim, not only powers of two. DRAM bytes fall as a tile grows, so for each Mb only the
-largest feasible Nb is evaluated (and the scan stops at the first infeasible size): the search is
-O(candidates²) comparisons at worst, ~10² in practice.
+largest feasible Nb is evaluated; feasibility is monotone in both, so that Nb is found by two
+pointers and the whole search is O(candidates) capacity checks per loop order (≤ 3 × 64).
 
 Objective (``objective``): 0 latency (cycles, ties → energy), 1 energy (pJ, ties → cycles), 2 EDP
 (cycles × pJ, ties → cycles); remaining ties keep the first candidate in the fixed enumeration order
@@ -53,7 +53,14 @@ def tile_candidates(dim: int) -> np.ndarray:
         buf[count] = ceil_div(dim, ceil_div(dim, b))
         count += 1
         b *= 2
-    vals = np.unique(buf[:count])
+    srt = np.sort(buf[:count])
+    vals = np.empty(count, dtype=np.int64)
+    u = 0
+    for i in range(count):
+        if u == 0 or srt[i] != vals[u - 1]:
+            vals[u] = srt[i]
+            u += 1
+    vals = vals[:u]
     if vals.shape[0] > MAX_CANDIDATES:  # keep the smallest sizes (the j ≤ 12 ones are the largest)
         keep = np.empty(MAX_CANDIDATES, dtype=np.int64)
         keep[: MAX_CANDIDATES - 12] = vals[: MAX_CANDIDATES - 12]
@@ -120,6 +127,8 @@ def search(
     o_resident: bool,
     objective: int,
     repeat: int,
+    cm: np.ndarray,
+    cn: np.ndarray,
     compute: int,
     prologue: int,
     epilogue: int,
@@ -134,7 +143,7 @@ def search(
     """Best (order, Mb, Nb, A bytes, W bytes, O bytes) of DRAM traffic for one of ``repeat`` GEMM copies.
 
     ``kb``: compacted K rows per array pass, ``kbd`` the activation columns they need; ``cap``: free bytes of each on-chip level; ``la``/``lw``/
-    ``lo``: the level slot of each operand (-1: none). ``compute`` cycles, ``prologue``/``epilogue``
+    ``lo``: the level slot of each operand (-1: none); ``cm``/``cn``: :func:`tile_candidates` of M and N. ``compute`` cycles, ``prologue``/``epilogue``
     exposed bytes and the bandwidth turn DRAM bytes into stall cycles for the latency objective.
     """
     a = 0 if a_resident else m * k * elem_bytes
@@ -143,8 +152,6 @@ def search(
     wcol = 8 * elem_bytes + meta_bits  # bits per compacted weight, metadata included
     fa_row = 0 if a_resident else kbd * elem_bytes
     fk_row = 0 if a_resident else k * elem_bytes
-    cm = tile_candidates(m)
-    cn = tile_candidates(n)
     # worst case (nothing blocks): every tile of one element re-reads both operands
     best_o, best_mb, best_nb = 0, 1, 1
     best_a, best_w = a * n, w * m
@@ -153,20 +160,17 @@ def search(
                    e_dram_rd, e_dram_wr, e_fill_a, e_fill_w, e_drain_o, static_pj_per_cycle)  # fmt: skip
     for order in range(3):
         outer = cm if order != 1 else cn
+        j = cn.shape[0] - 1  # order 0: the largest feasible Nb only falls as Mb grows (two pointers)
         for i in range(outer.shape[0]):
             x = outer[i]
             if order == 0:
-                if not _fits(x * fa_row, 0.0, 0.0, la, lw, lo, cap):
+                while j >= 0 and not _fits(
+                    x * fa_row, ceil_div(kb * cn[j] * wcol, 8), x * cn[j] * acc_bytes, la, lw, lo, cap
+                ):
+                    j -= 1
+                if j < 0:
                     break
-                nb = 0
-                for j in range(cn.shape[0]):
-                    y = cn[j]
-                    if not _fits(x * fa_row, ceil_div(kb * y * wcol, 8), x * y * acc_bytes, la, lw, lo, cap):
-                        break
-                    nb = y
-                if nb == 0:
-                    break
-                mb = x
+                mb, nb = x, cn[j]
                 ta = a * ceil_div(n, nb)
                 tw = w * ceil_div(m, mb)
             elif order == 1:  # x = Nb; the weight block K′×Nb stays, M streams row by row
