@@ -33,6 +33,7 @@ _EFF, _SEFF, _TILE = HW["efficiency"], HW["sparse_efficiency"], HW["tile_folds"]
 _OVH, _SOVH = HW["overhead_cycles"], HW["sparse_overhead_cycles"]
 _TOVH, _SPLITK, _MBPC, _FALLBACK = HW["tile_overhead_cycles"], HW["split_k"], HW["meta_bits_per_cycle"], HW["fallback"]
 _EMAC, _EMUX, _EMETA, _STATIC = HW["e_mac"], HW["e_mux"], HW["e_metadata_bit"], HW["static_w"]
+_EREG = HW["e_register"]
 _O_CYC, _O_EN, _O_FELL = OUT["cycles"], OUT["energy_pj"], OUT["fell_back"]
 _G_RES = GEMM["reserved_0"]
 
@@ -140,9 +141,10 @@ def _evaluate_mode(
     e_of = (float(of_rd + d_of) * _slot_value(hw, _ERD, lo) + float(of_wr) * _slot_value(hw, _EWR, lo)) * repeat
     e_dram = float(d_if + d_f) * repeat * hw[_EDR] + float(d_of) * repeat * hw[_EDW]
     e_meta = meta_read * hw[_EMETA]
+    e_reg = issued * hw[_EREG]
     e_mux = issued * hw[_EMUX] if mux_on else 0.0
     e_static = hw[_STATIC] * latency * 1e12
-    energy = e_mac + e_if + e_f + e_of + e_dram + e_meta + e_mux + e_static
+    energy = e_mac + e_if + e_f + e_of + e_dram + e_meta + e_reg + e_mux + e_static
     pes = rows * cols * cores
     # One line per field of nmsim.engine.layout.OUT_FIELDS, in order (checked by tests/core/test_gemm_model.py).
     out = np.empty(OUT_LEN)
@@ -180,9 +182,10 @@ def _evaluate_mode(
     out[31] = e_of  # energy_ofmap_sram
     out[32] = e_dram  # energy_dram
     out[33] = e_meta  # energy_metadata
-    out[34] = e_mux  # energy_mux
-    out[35] = e_static  # energy_static
-    out[36] = energy  # energy_pj
+    out[34] = e_reg  # energy_registers
+    out[35] = e_mux  # energy_mux
+    out[36] = e_static  # energy_static
+    out[37] = energy  # energy_pj
     return out
 
 

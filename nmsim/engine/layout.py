@@ -49,6 +49,7 @@ HW_FIELDS: tuple[str, ...] = (
     "e_mac",  # pJ per MAC
     "e_mux",  # pJ per operand select
     "e_metadata_bit",  # pJ per metadata bit read
+    "e_register",  # pJ per MAC: the PE's weight read + partial-sum register read and write
     "static_w",  # W
 )
 HW = {name: i for i, name in enumerate(HW_FIELDS)}
@@ -109,6 +110,7 @@ OUT_FIELDS: tuple[str, ...] = (
     "energy_ofmap_sram",
     "energy_dram",
     "energy_metadata",
+    "energy_registers",
     "energy_mux",
     "energy_static",
     "energy_pj",

@@ -71,6 +71,11 @@ def _flatten(hw: HardwareConfig, dt: str) -> np.ndarray:
         "e_mac": scaled(en.mac[dt], "logic"),  # type: ignore[index]
         "e_mux": scaled(en.mux_select, "logic"),
         "e_metadata_bit": scaled(en.metadata_per_bit, "sram"),
+        "e_register": sum(
+            scaled(e, "sram")
+            for e in (hw.pe.weight_read_energy, hw.pe.psum_read_energy, hw.pe.psum_write_energy)
+            if e is not None
+        ),
         "static_w": en.static.watts,
     }
     chip = mem.levels[:-1]

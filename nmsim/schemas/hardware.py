@@ -223,6 +223,14 @@ class MemoryConfig(Sourced):
         return -1
 
 
+class EnergyEntry(Strict):
+    """One energy-table entry: ``pj`` picojoules at technology ``node_nm``, with its ``source``."""
+
+    pj: float = Field(ge=0)
+    node_nm: PositiveFloat
+    source: str = Field(min_length=3)
+
+
 class PeConfig(Sourced):
     """What one PE keeps: stationary weights, the output/partial-sum register, the accumulator width."""
 
@@ -231,14 +239,15 @@ class PeConfig(Sourced):
     )
     output_register_bytes: PositiveInt = Field(4, description="bytes of the output/partial-sum register")
     accumulator_bits: PositiveInt = Field(32, description="partial-sum width (bits)")
-
-
-class EnergyEntry(Strict):
-    """One energy-table entry: ``pj`` picojoules at technology ``node_nm``, with its ``source``."""
-
-    pj: float = Field(ge=0)
-    node_nm: PositiveFloat
-    source: str = Field(min_length=3)
+    weight_read_energy: EnergyEntry | None = Field(
+        None, description="a PE reading its stationary weight, once per MAC (pJ); omitted: 0"
+    )
+    psum_read_energy: EnergyEntry | None = Field(
+        None, description="reading the output/partial-sum register, once per MAC (pJ); omitted: 0"
+    )
+    psum_write_energy: EnergyEntry | None = Field(
+        None, description="writing the output/partial-sum register, once per MAC (pJ); omitted: 0"
+    )
 
 
 class StaticPower(Strict):
