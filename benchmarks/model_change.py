@@ -61,6 +61,25 @@ def measure() -> dict:
                 "dram_share_dense": dense.energy_breakdown_pj["dram"] / dense.energy_pj,
             }
         gemm[hw_name] = rows
+    in_model: dict[str, dict[str, float]] = {}
+    trace = nmsim.load_trace(REPO / "traces" / "zoo" / "bert_large.json")
+
+    def ff_as(nm: str) -> object:
+        layers = [la.model_copy(update={"pattern": nm}) if la.role == "ff" else la for la in trace.layers]
+        return trace.model_copy(update={"layers": layers})
+
+    for hw_name in names:
+        hw = nmsim.load_hardware(hw_name)
+        ff = {}
+        for nm in ("dense", "2:4", "1:4"):
+            rep = nmsim.simulate(ff_as(nm), hw)  # the default: residency auto where the version has it
+            ls = [r for r, la in zip(rep.layers, trace.layers, strict=True) if la.role == "ff"]
+            ff[nm] = (sum(r.cycles for r in ls), sum(r.energy_pj for r in ls))
+        in_model[hw_name] = {
+            "speedup_2_4": ff["dense"][0] / ff["2:4"][0],
+            "speedup_1_4": ff["dense"][0] / ff["1:4"][0],
+            "energy_ratio_2_4": ff["dense"][1] / ff["2:4"][1],
+        }
     args = [sys.executable, "-m", "nmsim", "recipes", str(REPO / "traces" / "translation"), "--json"]
     for hw_name in names:
         args += ["--hw", hw_name]
@@ -74,7 +93,7 @@ def measure() -> dict:
         }
         dense = next(v for key, v in energy.items() if key.startswith("dense"))
         recipes[block["hardware"]] = {key: v / dense for key, v in energy.items() if not key.startswith("dense")}
-    return {"gemm": gemm, "recipes": recipes}
+    return {"gemm": gemm, "in_model": in_model, "recipes": recipes}
 
 
 def run_in(checkout: Path) -> dict:
@@ -120,6 +139,24 @@ def report(before: dict, after: dict, ref: str) -> str:
         )
     lines += [
         "",
+        "## The same FF layers inside the model: `nmsim simulate` on `traces/zoo/bert_large.json` (512 tokens),",
+        "FF layers set to each pattern, sums over the 48 FF layers (after: `--residency auto`, the default)",
+        "",
+        "| config | 2:4 speedup before | after | 1:4 speedup before | after | dense/2:4 energy before | after |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for hw in sorted(after["in_model"]):
+        b, a = before.get("in_model", {}).get(hw), after["in_model"][hw]
+
+        def one(d: dict | None, key: str) -> str:
+            return f"{d[key]:.2f}" if d else "–"
+
+        lines.append(
+            f"| {hw} | {one(b, 'speedup_2_4')} | {one(a, 'speedup_2_4')} | {one(b, 'speedup_1_4')} | "
+            f"{one(a, 'speedup_1_4')} | {one(b, 'energy_ratio_2_4')} | {one(a, 'energy_ratio_2_4')} |"
+        )
+    lines += [
+        "",
         "## Training energy relative to dense, `nmsim recipes traces/translation` (min–max over recipes)",
         "",
         "| config | before | after |",
@@ -146,6 +183,8 @@ def main() -> None:
     if args.measure:
         print(json.dumps(measure()))
         return
+    from nmsim.io.atomic import write_text_atomic
+
     with tempfile.TemporaryDirectory() as tmp:
         base = Path(tmp) / "before"
         subprocess.run(["git", "-C", str(REPO), "worktree", "add", "--detach", str(base), args.before],
@@ -156,8 +195,8 @@ def main() -> None:
             subprocess.run(["git", "-C", str(REPO), "worktree", "remove", "--force", str(base)], check=False)
     after = run_in(REPO)
     text = report(before, after, args.before)
-    args.out.write_text(text)
-    args.out.with_suffix(".json").write_text(json.dumps({"before": before, "after": after}, indent=1) + "\n")
+    write_text_atomic(args.out, text + "\n")
+    write_text_atomic(args.out.with_suffix(".json"), json.dumps({"before": before, "after": after}, indent=1) + "\n")
     print(text)
 
 
