@@ -92,7 +92,9 @@ def measure() -> dict:
             if r.get("training")
         }
         dense = next(v for key, v in energy.items() if key.startswith("dense"))
-        recipes[block["hardware"]] = {key: v / dense for key, v in energy.items() if not key.startswith("dense")}
+        recipes[block["hardware"]] = {
+            key: v / dense for key, v in energy.items() if not key.startswith("dense")
+        }
     return {"gemm": gemm, "in_model": in_model, "recipes": recipes}
 
 
@@ -167,7 +169,8 @@ def report(before: dict, after: dict, ref: str) -> str:
         a = list(after["recipes"][hw].values())
         lines.append(f"| {hw} | {_span(b) if b else '–'} | {_span(a)} |")
     med = {
-        hw: statistics.median(r["dram_share_dense"] for r in rows.values()) for hw, rows in after["gemm"].items()
+        hw: statistics.median(r["dram_share_dense"] for r in rows.values())
+        for hw, rows in after["gemm"].items()
     }
     lines += ["", "DRAM share of dense FF-layer energy after (median): "
               + ", ".join(f"{hw} {v:.0%}" for hw, v in sorted(med.items())), ""]  # fmt: skip
@@ -196,7 +199,9 @@ def main() -> None:
     after = run_in(REPO)
     text = report(before, after, args.before)
     write_text_atomic(args.out, text + "\n")
-    write_text_atomic(args.out.with_suffix(".json"), json.dumps({"before": before, "after": after}, indent=1) + "\n")
+    write_text_atomic(
+        args.out.with_suffix(".json"), json.dumps({"before": before, "after": after}, indent=1) + "\n"
+    )
     print(text)
 
 

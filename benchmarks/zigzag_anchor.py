@@ -44,7 +44,10 @@ def compare(reference: Path = REFERENCE) -> dict[str, Any]:
                 "wall_s_nmsim": wall, "wall_s_zigzag": z["wall_s"],
                 "loop_order": r.mapping["loop_order"],
             })  # fmt: skip
-        summary[objective] = {"median_latency_error": statistics.median(lat), "median_energy_error": statistics.median(en)}
+        summary[objective] = {
+            "median_latency_error": statistics.median(lat),
+            "median_energy_error": statistics.median(en),
+        }
     return {"rows": rows, "summary": summary}
 
 
@@ -56,7 +59,9 @@ def main() -> None:
     if args.json:
         print(json.dumps(res, indent=1))
         return
-    print("| layer | objective | cycles nmsim | ZigZag | Δ | energy nmsim (µJ) | ZigZag | Δ | wall nmsim | ZigZag |")
+    print(
+        "| layer | objective | cycles nmsim | ZigZag | Δ | energy nmsim (µJ) | ZigZag | Δ | wall nmsim | ZigZag |"
+    )
     print("|---|---|---|---|---|---|---|---|---|---|")
     for r in res["rows"]:
         dc = r["cycles_nmsim"] / r["cycles_zigzag"] - 1

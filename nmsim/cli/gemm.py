@@ -24,7 +24,9 @@ def gemm(
     compat: str | None = typer.Option(None, "--compat", help="'scalesim': SCALE-Sim v3 timing"),
     objective: str = typer.Option("latency", "--objective", help="mapper objective: latency | energy | edp"),
     fallback: str | None = typer.Option(None, "--fallback", help="auto | never (default: the config's)"),
-    explain: bool = typer.Option(False, "--explain", help="show the mapping: tiles, loop order, bytes per level"),
+    explain: bool = typer.Option(
+        False, "--explain", help="show the mapping: tiles, loop order, bytes per level"
+    ),
     as_json: bool = typer.Option(False, "--json", help="print JSON"),
 ) -> None:
     """Simulate activations M×K times weights K×N on one hardware config."""
@@ -57,21 +59,28 @@ def gemm(
         console().print(kv_table("mapping", explain_rows(r, config, objective)))
 
 
+DENSE_SCHEDULE = "the dense layer's (n/m of each fold's rows hold weights)"
+
+
 def explain_rows(r: GemmResult, hw: HardwareConfig, objective: str) -> list[tuple[str, str]]:
     """The mapper's choice and why the GEMM is bound where it is, as (label, text) rows."""
     mp = r.mapping
     rows = [
         ("objective", objective),
         ("mode", f"{r.hw_mode}" + (" (fell back: the sparse mode was worse)" if r.fell_back else "")),
-        ("schedule", "the dense layer's (n/m of each fold's rows hold weights)" if mp["dense_schedule"]
-         else "compacted K′ on all rows"),  # fmt: skip
+        ("schedule", DENSE_SCHEDULE if mp["dense_schedule"] else "compacted K′ on all rows"),
         ("loop order", mp["loop_order"]),
         ("DRAM-level tile", f"M {mp['tile_m']} × N {mp['tile_n']}, K chunk {mp['tile_k']} rows"),
-        ("array tile", f"{hw.array.rows}×{hw.array.cols} ({hw.array.dataflow}), {r.folds:,} folds in {r.waves:,} waves"),
+        (
+            "array tile",
+            f"{hw.array.rows}×{hw.array.cols} ({hw.array.dataflow}), {r.folds:,} folds in {r.waves:,} waves",
+        ),
         ("PE", f"{hw.pe.weights_per_pe} weight(s), {hw.pe.accumulator_bits}-bit accumulator"),
     ]
     for level, b in mp["bytes_per_level"].items():
-        rows.append((f"  {level}", f"read {fmt_si(b['read_bytes'], 'B')}, write {fmt_si(b['write_bytes'], 'B')}"))
+        rows.append(
+            (f"  {level}", f"read {fmt_si(b['read_bytes'], 'B')}, write {fmt_si(b['write_bytes'], 'B')}")
+        )
     work, fixed, mem, port = mp["work_cycles"], mp["fixed_cycles"], mp["memory_cycles"], mp["port_cycles"]
     why = {
         "compute": f"fold work {work:,} cycles exceeds DRAM transfer {mem:,} and fixed latency {fixed:,}",

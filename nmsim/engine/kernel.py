@@ -31,7 +31,12 @@ _BPC, _EDR, _EDW = HW["dram_bytes_per_cycle"], HW["e_dram_read"], HW["e_dram_wri
 _MUXC, _KPP = HW["mux_extra"], HW["k_per_pe"]
 _EFF, _SEFF, _TILE = HW["efficiency"], HW["sparse_efficiency"], HW["tile_folds"]
 _OVH, _SOVH = HW["overhead_cycles"], HW["sparse_overhead_cycles"]
-_TOVH, _SPLITK, _MBPC, _FALLBACK = HW["tile_overhead_cycles"], HW["split_k"], HW["meta_bits_per_cycle"], HW["fallback"]
+_TOVH, _SPLITK, _MBPC, _FALLBACK = (
+    HW["tile_overhead_cycles"],
+    HW["split_k"],
+    HW["meta_bits_per_cycle"],
+    HW["fallback"],
+)
 _EMAC, _EMUX, _EMETA, _STATIC = HW["e_mac"], HW["e_mux"], HW["e_metadata_bit"], HW["static_w"]
 _EREG = HW["e_register"]
 _O_CYC, _O_EN, _O_FELL = OUT["cycles"], OUT["energy_pj"], OUT["fell_back"]
@@ -138,7 +143,9 @@ def _evaluate_mode(
     e_mac = issued * hw[_EMAC]
     e_if = (float(if_rd) * _slot_value(hw, _ERD, la) + float(d_if) * _slot_value(hw, _EWR, la)) * repeat
     e_f = (float(f_rd) * _slot_value(hw, _ERD, lw) + float(d_f) * _slot_value(hw, _EWR, lw)) * repeat
-    e_of = (float(of_rd + d_of) * _slot_value(hw, _ERD, lo) + float(of_wr) * _slot_value(hw, _EWR, lo)) * repeat
+    e_of = (
+        float(of_rd + d_of) * _slot_value(hw, _ERD, lo) + float(of_wr) * _slot_value(hw, _EWR, lo)
+    ) * repeat
     e_dram = float(d_if + d_f) * repeat * hw[_EDR] + float(d_of) * repeat * hw[_EDW]
     e_meta = meta_read * hw[_EMETA]
     e_reg = issued * hw[_EREG]
@@ -220,7 +227,22 @@ def evaluate_gemm(hw: np.ndarray, g: np.ndarray) -> np.ndarray:
     if sparse and not compat:
         if kc < k:
             alt = _evaluate_mode(
-                hw, m, n, k, kc, meta_bits, repeat, compat, sparse, True, objective, a_res, o_res, reserved, cm, cn
+                hw,
+                m,
+                n,
+                k,
+                kc,
+                meta_bits,
+                repeat,
+                compat,
+                sparse,
+                True,
+                objective,
+                a_res,
+                o_res,
+                reserved,
+                cm,
+                cn,
             )
             if _better(objective, alt, best):
                 best = alt

@@ -21,8 +21,17 @@ from nmsim.engine.jit import jit
 
 @jit
 def exposed_bytes(
-    dataflow: int, rows: int, cols: int, m: int, n: int, kb: int, kbd: int, elem_bytes: int,
-    meta_bits: int, a_resident: bool, o_resident: bool,
+    dataflow: int,
+    rows: int,
+    cols: int,
+    m: int,
+    n: int,
+    kb: int,
+    kbd: int,
+    elem_bytes: int,
+    meta_bits: int,
+    a_resident: bool,
+    o_resident: bool,
 ) -> tuple[int, int]:
     """(prologue, epilogue) DRAM bytes that cannot overlap compute (see the module docstring).
 

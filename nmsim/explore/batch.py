@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from nmsim.engine.kernel import evaluate_rows
-from nmsim.engine.layout import ENERGY_PARTS, GEMM_LEN, OBJECTIVES, gemm_row
+from nmsim.engine.layout import GEMM_LEN, OBJECTIVES, gemm_row
 from nmsim.engine.params import hw_vector
 from nmsim.explore.plan import SweepPlan
 from nmsim.explore.reduce import (
@@ -31,8 +31,8 @@ from nmsim.explore.reduce import (
 from nmsim.explore.variants import apply_nm
 from nmsim.schemas.hardware import HardwareConfig
 from nmsim.schemas.trace import Layer
-from nmsim.sim.gemm import layer_density, layer_guarantees, layer_mode, reserved_slots
 from nmsim.sim.fields import ENERGY_COLUMNS, TOTAL_FIELDS
+from nmsim.sim.gemm import layer_density, layer_guarantees, layer_mode, reserved_slots
 from nmsim.sim.modes import mode_key
 from nmsim.sim.residency import NO_RESIDENCY, LayerResidency, hooks, plan_for, residency_key
 from nmsim.sparsity import NM

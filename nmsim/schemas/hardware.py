@@ -79,7 +79,8 @@ class SparseConfig(Sourced):
     )
     extra_overhead_us: float = Field(0.0, ge=0, description="extra fixed cost of a sparse GEMM (µs)")
     fallback: Literal["auto", "never"] = Field(
-        "auto", description="auto: a layer runs dense when its sparse mode would be slower; never: always sparse"
+        "auto",
+        description="auto: a layer runs dense when its sparse mode would be slower; never: always sparse",
     )
     metadata_bits_per_cycle: PositiveFloat | None = Field(
         None, description="metadata path into the array (bits/cycle); omitted: unlimited"
@@ -185,7 +186,9 @@ class MemoryConfig(Sourced):
     def _shape(self) -> MemoryConfig:
         *chip, dram = self.levels
         if set(dram.operands) != set(OPERANDS):
-            raise ValueError(f"the last level ('{dram.name}') is off chip and must hold {', '.join(OPERANDS)}")
+            raise ValueError(
+                f"the last level ('{dram.name}') is off chip and must hold {', '.join(OPERANDS)}"
+            )
         if dram.bandwidth_gbps is None or dram.capacity_bytes is not None:
             raise ValueError(f"the last level ('{dram.name}') needs bandwidth_gbps and no capacity_bytes")
         seen: set[str] = set()
@@ -196,10 +199,14 @@ class MemoryConfig(Sourced):
             if lv.capacity_bytes is None:
                 raise ValueError(f"on-chip level '{lv.name}' needs capacity_bytes")
             if lv.bandwidth_gbps is not None:
-                raise ValueError(f"on-chip level '{lv.name}': give read/write_bytes_per_cycle, not bandwidth_gbps")
+                raise ValueError(
+                    f"on-chip level '{lv.name}': give read/write_bytes_per_cycle, not bandwidth_gbps"
+                )
             twice = seen.intersection(lv.operands)
             if twice:
-                raise ValueError(f"operand '{sorted(twice)[0]}' is in two on-chip levels; the engine models one")
+                raise ValueError(
+                    f"operand '{sorted(twice)[0]}' is in two on-chip levels; the engine models one"
+                )
             seen.update(lv.operands)
         return self
 

@@ -83,7 +83,9 @@ def migrate_hardware(doc: dict[str, Any]) -> dict[str, Any]:
         "operands": ["activations", "weights", "outputs"],
         "bandwidth_gbps": mem.get("dram_bandwidth_gbps"),
         "double_buffer": False,
-        "sources": {"bandwidth_gbps": sources["dram_bandwidth_gbps"]} if "dram_bandwidth_gbps" in sources else {},
+        "sources": {"bandwidth_gbps": sources["dram_bandwidth_gbps"]}
+        if "dram_bandwidth_gbps" in sources
+        else {},
     }
     if isinstance(dram_energy, dict):
         per_byte = {**dram_energy, "per": "byte"}
@@ -105,10 +107,7 @@ def _bytes(size_kb: Any) -> Any:
 # 1.x override path → (2.0 path, value transform)
 _LEGACY_PATHS: dict[str, tuple[str, Any]] = {
     "memory.dram_bandwidth_gbps": ("memory.levels.@dram.bandwidth_gbps", None),
-    **{
-        f"memory.{buf}.size_kb": (f"memory.levels.@{op}.capacity_bytes", _bytes)
-        for buf, op in _BUFFERS
-    },
+    **{f"memory.{buf}.size_kb": (f"memory.levels.@{op}.capacity_bytes", _bytes) for buf, op in _BUFFERS},
     **{f"memory.{buf}.word_bytes": (f"memory.levels.@{op}.word_bytes", None) for buf, op in _BUFFERS},
 }
 

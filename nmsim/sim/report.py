@@ -12,6 +12,7 @@ from nmsim.engine.layout import ENERGY_PARTS as BREAKDOWN_KEYS
 from nmsim.sim.fields import LAYER_COLUMNS, SUMMED_FLOAT, SUMMED_INT, totals_from_sums
 from nmsim.sim.gemm import GemmResult
 
+
 @dataclass(frozen=True)
 class Totals:
     """Whole-trace totals (layers run one after another; fields :data:`nmsim.sim.fields.TOTAL_FIELDS`).

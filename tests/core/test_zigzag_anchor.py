@@ -7,7 +7,9 @@ import pytest
 
 from benchmarks.zigzag_anchor import REFERENCE, compare
 
-pytestmark = pytest.mark.skipif(not REFERENCE.exists(), reason="ZigZag reference results not in this checkout")
+pytestmark = pytest.mark.skipif(
+    not REFERENCE.exists(), reason="ZigZag reference results not in this checkout"
+)
 
 
 @pytest.mark.parametrize("objective", ["latency", "energy"])
