@@ -22,7 +22,9 @@ def gemm(
     sparsity: str | None = typer.Option(None, "--sparsity", help="weights' n:m along K"),
     dtype: str | None = typer.Option(None, "--dtype", help="int8 | fp8 | fp16 | bf16 | fp32"),
     compat: str | None = typer.Option(None, "--compat", help="'scalesim': SCALE-Sim v3 timing"),
-    objective: str = typer.Option("latency", "--objective", help="mapper objective: latency | energy | edp"),
+    objective: str | None = typer.Option(
+        None, "--objective", help="mapper objective: latency | energy | edp (default: the config's)"
+    ),
     fallback: str | None = typer.Option(None, "--fallback", help="auto | never (default: the config's)"),
     explain: bool = typer.Option(
         False, "--explain", help="show the mapping: tiles, loop order, bytes per level"
@@ -56,7 +58,7 @@ def gemm(
     rows_out += [(f"  {k}", fmt_energy(v)) for k, v in r.energy_breakdown_pj.items() if v > 0]
     console().print(kv_table("nmsim gemm", rows_out))
     if explain:
-        console().print(kv_table("mapping", explain_rows(r, config, objective)))
+        console().print(kv_table("mapping", explain_rows(r, config, objective or config.mapper.objective)))
 
 
 DENSE_SCHEDULE = "the dense layer's (n/m of each fold's rows hold weights)"

@@ -81,7 +81,9 @@ def simulate(
     residency: str = typer.Option(
         "auto", "--residency", help="auto: outputs stay on chip for their consumers where they fit | none"
     ),
-    objective: str = typer.Option("latency", "--objective", help="mapper objective: latency | energy | edp"),
+    objective: str | None = typer.Option(
+        None, "--objective", help="mapper objective: latency | energy | edp (default: the config's)"
+    ),
     as_json: bool = typer.Option(False, "--json", help="JSON report"),
     as_csv: bool = typer.Option(False, "--csv", help="per-layer CSV"),
     out: Path | None = typer.Option(None, "--out", help="write the report to this file (atomic)"),

@@ -78,7 +78,6 @@ class BatchEvaluator:
     def __init__(self, plan: SweepPlan) -> None:
         self.plan = plan
         self.compat = plan.compat == "scalesim"
-        self.objective = OBJECTIVES.index(getattr(plan, "objective", "latency"))
         self.residency = getattr(plan, "residency", "auto")  # as nmsim.simulate's default
         self.residency_on = self.residency != "none" and not self.compat
         self._hw: dict[int, _Hw] = {}
@@ -102,7 +101,7 @@ class BatchEvaluator:
         entry = self._hw.get(h)
         if entry is None:
             cfg = self.plan.build_hw(h, self._bases)
-            key = mode_key(cfg)
+            key = mode_key(cfg) + "|" + cfg.mapper.objective
             if self.residency_on:  # configs that plan residency alike share a class
                 key += repr(residency_key(cfg))
             sid = self._mode_classs.get(key)
@@ -182,6 +181,7 @@ class BatchEvaluator:
             out = []
             var = self.variant(v)
             plan = plan_for(var.layers, rep, self.residency, self.compat)
+            objective = OBJECTIVES.index(rep.mapper.objective)
             for sig, layer in zip(var.sigs, var.sig_layer, strict=True):
                 # configs with the same mode (and residency) class choose alike: one stands for all
                 p = plan[sig[8]] if sig[8] >= 0 else NO_RESIDENCY
@@ -191,7 +191,7 @@ class BatchEvaluator:
                     m, n, k, repeat = sig[:4]
                     h = hooks(rep, p)
                     row = gemm_row(
-                        m, n, k, ch.kc, ch.meta_bits, repeat, self.compat, ch.mode is not None, self.objective,
+                        m, n, k, ch.kc, ch.meta_bits, repeat, self.compat, ch.mode is not None, objective,
                         p.input_resident, p.output_resident, reserved_slots(rep, h["reserved"]),  # type: ignore[arg-type]
                     )  # fmt: skip
                     gid = self._gemm_ids.get(row)

@@ -34,6 +34,8 @@ HW_ALIASES: dict[str, str] = {
     "filter_kb": "memory.filter.size_kb",
     "ofmap_kb": "memory.ofmap.size_kb",
     "dtype": "default_dtype",
+    "objective": "mapper.objective",
+    "fallback": "sparse.fallback",
 }
 
 

@@ -275,6 +275,14 @@ class EnergyConfig(Sourced):
     static: StaticPower
 
 
+class MapperConfig(Strict):
+    """How the mapper chooses tilings for this config (a sweep may vary it: ``objective``)."""
+
+    objective: Literal["latency", "energy", "edp"] = Field(
+        "latency", description="what each GEMM's tiling (and the dense fallback) minimises"
+    )
+
+
 SCHEMA_VERSION = "2.0"
 
 
@@ -294,6 +302,7 @@ class HardwareConfig(Strict):
     sparse: SparseConfig = SparseConfig()
     memory: MemoryConfig
     energy: EnergyConfig
+    mapper: MapperConfig = MapperConfig()
 
     @model_validator(mode="before")
     @classmethod

@@ -241,7 +241,7 @@ def simulate_gemm(
     dtype: str | None = None,
     repeat: int = 1,
     name: str = "gemm",
-    objective: str = "latency",
+    objective: str | None = None,
     fallback: str | None = None,
     input_resident: bool = False,
     output_resident: bool = False,
@@ -249,7 +249,8 @@ def simulate_gemm(
 ) -> GemmResult:
     """Simulate activations ``m``×``k`` times weights ``k``×``n`` (weights ``sparsity`` 'n:m' along k).
 
-    ``objective``: what the mapper (and the dense fallback) minimises: latency | energy | edp.
+    ``objective``: what the mapper (and the dense fallback) minimises: latency | energy | edp
+    (default: the config's ``mapper.objective``).
     ``fallback``: auto | never, overriding the config's ``sparse.fallback``. Residency hooks:
     ``input_resident`` (activations already on chip), ``output_resident`` (the output stays on chip),
     ``reserved`` ({on-chip level name: bytes} held by resident tensors, unavailable to the tiles).
@@ -258,7 +259,7 @@ def simulate_gemm(
     nm = parse_nm(sparsity, "sparsity") if sparsity not in (None, "", "dense") else None
     if nm is not None and nm.is_dense:
         nm = None
-    obj = objective_code(objective)
+    obj = objective_code(objective or hw.mapper.objective)
     slots = reserved_slots(hw, reserved)
     hw = with_fallback(hw, fallback)
     hwv = hw_vector(hw, dtype)
@@ -303,7 +304,7 @@ def simulate_layer(
     layer: Layer,
     hw: HardwareConfig,
     compat: Compat = None,
-    objective: str = "latency",
+    objective: str | None = None,
     input_resident: bool = False,
     output_resident: bool = False,
     reserved: Mapping[str, float] | None = None,
@@ -312,7 +313,7 @@ def simulate_layer(
     dt = layer.dtype or hw.default_dtype
     assert layer.m and layer.n and layer.k
     flag = _compat_flag(compat)
-    obj = objective_code(objective)
+    obj = objective_code(objective or hw.mapper.objective)
     slots = reserved_slots(hw, reserved)
     return _result(
         layer.name,

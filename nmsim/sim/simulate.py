@@ -14,14 +14,14 @@ def simulate(
     hw: HardwareConfig,
     compat: Compat = None,
     residency: str = "auto",
-    objective: str = "latency",
+    objective: str | None = None,
 ) -> Report:
     """Per-layer latency, energy and utilization of ``trace`` on ``hw``, with totals.
 
     ``residency``: ``auto`` keeps a layer's output on chip for its consumers where the trace has
     producer→consumer edges and the activation level can hold it (:mod:`nmsim.sim.residency`);
     ``none`` sends every output to DRAM and reads it back. ``objective``: what the mapper minimises
-    (latency | energy | edp).
+    (latency | energy | edp; default: the config's ``mapper.objective``).
     """
     plan = plan_for(trace.layers, hw, residency, _compat_flag(compat))
     results = [
