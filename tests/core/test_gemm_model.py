@@ -194,3 +194,23 @@ def test_dbb_tile_adaptive_load_imbalance() -> None:
     r_big = nmsim.simulate(nmsim.Trace(name="t", layers=[layer]), big).layers[0]
     expected = 1 * 0.75**8 + 4 * (1 - 0.75**8)
     assert r_big.k_compacted == math.ceil(64 * expected / 8)
+
+
+def test_one_field_table_drives_results_reports_and_sweeps() -> None:
+    """GemmResult, Totals, the CSV columns and the sweep's metric columns all follow nmsim.sim.fields."""
+    from dataclasses import fields as dc_fields
+
+    from nmsim.explore.batch import METRIC_COLUMNS
+    from nmsim.sim.fields import ENERGY_COLUMNS, LAYER_FIELDS, TOTAL_FIELDS
+    from nmsim.sim.gemm import GemmResult
+    from nmsim.sim.report import Totals
+
+    result_names = {f.name for f in dc_fields(GemmResult)}
+    assert {f.name for f in LAYER_FIELDS} <= result_names
+    assert [f.name for f in dc_fields(Totals)] == [*TOTAL_FIELDS, "energy_breakdown_pj"]
+    assert METRIC_COLUMNS == (*TOTAL_FIELDS, *ENERGY_COLUMNS)
+    hw = tiny_hw(modes=["2:4"])
+    layers = [nmsim.simulate_gemm(40, 24, 64, hw, sparsity=sp) for sp in (None, "2:4")]
+    tot = nmsim.sim.report.totals_of(layers)
+    assert tot.pe_utilization == sum(r.issued_macs for r in layers) / sum(r.peak_mac_slots for r in layers)
+    assert tot.energy_pj == sum(tot.energy_breakdown_pj.values())
