@@ -102,13 +102,24 @@ def reserved_slots(hw: HardwareConfig, reserved: Mapping[str, float] | None) -> 
     return tuple(out)
 
 
+_FALLBACK_COPIES: dict[tuple[int, str], tuple[HardwareConfig, HardwareConfig]] = {}
+
+
 def with_fallback(hw: HardwareConfig, fallback: str | None) -> HardwareConfig:
-    """``hw`` with ``sparse.fallback`` set to ``fallback`` (None: unchanged)."""
+    """``hw`` with ``sparse.fallback`` set to ``fallback`` (None: unchanged); memoised per config object,
+    so that the flattened vector of the copy is memoised too."""
     if fallback is None or fallback == hw.sparse.fallback:
         return hw
     if fallback not in ("auto", "never"):
         raise NmsimInputError("fallback", "auto or never", fallback)
-    return hw.model_copy(update={"sparse": hw.sparse.model_copy(update={"fallback": fallback})})
+    hit = _FALLBACK_COPIES.get((id(hw), fallback))
+    if hit is not None and hit[0] is hw:
+        return hit[1]
+    copy = hw.model_copy(update={"sparse": hw.sparse.model_copy(update={"fallback": fallback})})
+    if len(_FALLBACK_COPIES) > 256:
+        _FALLBACK_COPIES.clear()
+    _FALLBACK_COPIES[(id(hw), fallback)] = (hw, copy)
+    return copy
 
 
 def _result(
