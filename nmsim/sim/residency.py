@@ -143,3 +143,37 @@ def hooks(hw: HardwareConfig, p: LayerResidency) -> dict[str, object]:
     name, _ = residency_budget(hw)
     reserved = {name: float(p.reserved_bytes)} if name is not None and p.reserved_bytes else None
     return {"input_resident": p.input_resident, "output_resident": p.output_resident, "reserved": reserved}
+
+
+def backward_layers(layers: Sequence[Layer]) -> list[Layer]:
+    """The data-gradient graph of ``layers``: reversed, each layer's dgrad reading the gradients its
+    forward consumers' dgrads produce and producing its own dX (m×k, so ``n`` and ``k`` swap).
+
+    A residual consumer's gradient is counted as arriving with the data gradients (an
+    approximation: the layer's gradient is on chip only if every consumer's is).
+    """
+    consumers: dict[str, list[str]] = {}
+    for layer in layers:
+        for name in (*(layer.inputs or ()), *(layer.residual or ())):
+            consumers.setdefault(name, []).append(layer.name)
+    out = []
+    for layer in reversed(layers):
+        inputs = None if layer.inputs is None else consumers.get(layer.name, [])
+        out.append(layer.model_copy(update={"n": layer.k, "k": layer.n, "inputs": inputs, "residual": None}))
+    return out
+
+
+def training_plans(
+    layers: Sequence[Layer], hw: HardwareConfig, policy: str = "auto"
+) -> tuple[str | None, list[tuple[LayerResidency, LayerResidency]]]:
+    """(activation level name, per layer (forward, data-gradient) residency) for a training step.
+
+    The forward plan is :func:`plan_for`'s; the data-gradient plan runs the planner on
+    :func:`backward_layers`. Outputs stay on chip *and* go to DRAM in training (the forward output is
+    stashed for the weight gradient, a data gradient is the weight gradient's operand), so only the
+    reads of resident inputs are saved.
+    """
+    name, _ = residency_budget(hw)
+    fwd = plan_for(layers, hw, policy, False)
+    bwd = list(reversed(plan_for(backward_layers(layers), hw, policy, False)))
+    return name, list(zip(fwd, bwd, strict=True))
