@@ -208,7 +208,7 @@ def test_one_field_table_drives_results_reports_and_sweeps() -> None:
     result_names = {f.name for f in dc_fields(GemmResult)}
     assert {f.name for f in LAYER_FIELDS} <= result_names
     assert [f.name for f in dc_fields(Totals)] == [*TOTAL_FIELDS, "energy_breakdown_pj"]
-    assert METRIC_COLUMNS == (*TOTAL_FIELDS, *ENERGY_COLUMNS)
+    assert (*TOTAL_FIELDS, *ENERGY_COLUMNS) == METRIC_COLUMNS
     hw = tiny_hw(modes=["2:4"])
     layers = [nmsim.simulate_gemm(40, 24, 64, hw, sparsity=sp) for sp in (None, "2:4")]
     tot = nmsim.sim.report.totals_of(layers)
