@@ -26,6 +26,7 @@ import numpy as np
 from pydantic import ValidationError
 
 from nmsim.errors import NmsimInputError, from_validation_error
+from nmsim.io.guard import check_onnx_model, check_onnx_size
 from nmsim.schemas.trace import ConvShape, Layer, MaskStats, Trace
 from nmsim.workloads.scope import apply_nm, check_scope
 
@@ -410,10 +411,12 @@ def import_onnx(
         if v is not None and (isinstance(v, bool) or v < 1):
             raise NmsimInputError(field, "must be a positive integer", v)
     p = Path(path)
+    check_onnx_size(p)
     try:
         model = onnx.load(str(p))
     except Exception as exc:  # protobuf decode errors, missing files, external data
         raise NmsimInputError("file", f"cannot read '{p}' as an ONNX model: {type(exc).__name__}") from None
+    check_onnx_model(onnx, model, str(p))
     _fix_inputs(model, seq_len, batch)
     try:
         model = onnx.shape_inference.infer_shapes(model, strict_mode=False, data_prop=True)

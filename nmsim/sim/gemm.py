@@ -13,6 +13,7 @@ from nmsim.engine.params import hw_vector
 from nmsim.errors import NmsimInputError
 from nmsim.schemas.hardware import HardwareConfig
 from nmsim.schemas.trace import Layer
+from nmsim.sim.bounds import check_gemm
 from nmsim.sim.modes import ModeChoice, choose_mode
 from nmsim.sparsity import NM, parse_nm
 
@@ -60,12 +61,6 @@ class GemmResult:
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
-
-
-def _check_dims(m: int, n: int, k: int) -> None:
-    for name, v in (("m", m), ("n", n), ("k", k)):
-        if isinstance(v, bool) or not isinstance(v, int) or v < 1:
-            raise NmsimInputError(name, "GEMM dims must be positive integers", v)
 
 
 def _result(
@@ -159,7 +154,7 @@ def simulate_gemm(
     name: str = "gemm",
 ) -> GemmResult:
     """Simulate activations ``m``×``k`` times weights ``k``×``n`` (weights ``sparsity`` 'n:m' along k)."""
-    _check_dims(m, n, k)
+    check_gemm(hw, m, n, k, repeat, name)
     nm = parse_nm(sparsity, "sparsity") if sparsity not in (None, "", "dense") else None
     if nm is not None and nm.is_dense:
         nm = None
