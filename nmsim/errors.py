@@ -37,6 +37,9 @@ def from_validation_error(exc: object, source: str | None = None) -> NmsimInputE
     loc = ".".join(str(p) for p in first.get("loc", ())) or "(root)"
     msg = first.get("msg", "invalid value")
     msg = msg.removeprefix("Value error, ")
+    inner = (first.get("ctx") or {}).get("error")
+    if isinstance(inner, NmsimInputError):  # a validator that raised our own error: its words, once
+        msg = inner.allowed
     more = f" (+{len(errors) - 1} more)" if len(errors) > 1 else ""
     inp = first.get("input")
     got = inp if isinstance(inp, str | int | float) and first.get("type") != "missing" else None

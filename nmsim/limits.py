@@ -165,12 +165,15 @@ def check_float(
     return float(value)  # type: ignore[arg-type]
 
 
-def check_product(field: str, factors: dict[str, int], limit: int = MAX_MACS) -> int:
-    """The product of ``factors`` (name → value), refused above ``limit`` with the factors named."""
+def check_product(
+    factors: dict[str, int], limit: int = MAX_MACS, limit_name: str = "MAX_MACS", field: str | None = None
+) -> int:
+    """The product of ``factors`` (name → value), refused above ``limit`` naming the factors and limit."""
     total = math.prod(factors.values())
     if total > limit:
-        names = "·".join(factors)
-        raise NmsimInputError(field, f"{names} must be at most 2**{limit.bit_length() - 1}", total)
+        raise NmsimInputError(
+            field or "·".join(factors), f"at most 2**{limit.bit_length() - 1} ({limit_name})", total
+        )
     return total
 
 

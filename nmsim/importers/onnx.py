@@ -416,7 +416,6 @@ def import_onnx(
         model = onnx.load(str(p))
     except Exception as exc:  # protobuf decode errors, missing files, external data
         raise NmsimInputError("file", f"cannot read '{p}' as an ONNX model: {type(exc).__name__}") from None
-    check_onnx_model(onnx, model, str(p))
     _fix_inputs(model, seq_len, batch)
     try:
         model = onnx.shape_inference.infer_shapes(model, strict_mode=False, data_prop=True)
@@ -424,6 +423,7 @@ def import_onnx(
         raise NmsimInputError(
             "model", f"ONNX shape inference failed: {str(exc).splitlines()[0][:200]}"
         ) from None
+    check_onnx_model(onnx, model, str(p))  # with the shapes inference filled in (outputs may omit them)
     g = _Graph(model, onnx)
     layers: list[Layer] = []
     seen: Counter[str] = Counter()

@@ -133,7 +133,11 @@ def csv_rows(path: str | Path) -> list[list[str]]:
 
 
 def check_onnx_model(onnx: Any, model: Any, source: str) -> None:
-    """Refuse a model that ONNX's own full checker (strict shape inference included) rejects."""
+    """Refuse a model that ONNX's own full checker (strict shape inference included) rejects.
+
+    Run it on the model after non-strict shape inference: that fills in value shapes a hand-built graph
+    may leave out (which the checker requires), and the strict pass still refuses shapes that disagree.
+    """
     try:
         onnx.checker.check_model(model, full_check=True)
     except Exception as exc:  # onnx.checker.ValidationError, shape-inference errors

@@ -70,7 +70,7 @@ def check_dims(m: object, n: object, k: object, repeat: object = 1) -> None:
     for name, v in (("m", m), ("n", n), ("k", k)):
         check_int(name, v, 1, MAX_DIM)
     check_int("repeat", repeat, 1, MAX_REPEAT)
-    check_product("m·n·k·repeat", {"m": m, "n": n, "k": k, "repeat": repeat})  # type: ignore[dict-item]
+    check_product({"m": m, "n": n, "k": k, "repeat": repeat})  # type: ignore[dict-item]
 
 
 def check_layers(hw: HardwareConfig, shapes: Iterable[tuple[str, int, int, int, int]]) -> None:

@@ -29,6 +29,7 @@ from pydantic import Field, field_validator, model_validator
 
 from nmsim.errors import NmsimInputError
 from nmsim.io.loaders import read_document, validate_model
+from nmsim.limits import MAX_STEPS
 from nmsim.schemas.common import Strict
 from nmsim.sparsity import NM, parse_nm
 
@@ -136,7 +137,7 @@ class Recipe(Strict):
     ignore: list[str] = Field(default_factory=list)
     grad_mode: GradMode | None = None
     axis: int = Field(1, description="grouping axis of the weight; 1 = in_features / input channels")
-    total_steps: int | None = Field(None, ge=1)
+    total_steps: int | None = Field(None, ge=1, le=MAX_STEPS)
     stages: list[Stage] = Field(min_length=1)
 
     @field_validator("mask_structure")
