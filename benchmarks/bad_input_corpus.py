@@ -191,6 +191,8 @@ def build_cases() -> list[Case]:
     def add(cls: str, label: str, argv: list[str], **kw: Any) -> None:
         c.append(Case(cls, label, argv, **kw))
 
+    # a table, one case per line
+    # fmt: off
     gemm = ["gemm", "--m", "64", "--n", "64", "--k", "64"]
     meas = measurement_file("m.json", {})
     hw_ok = hw_file("hw.yaml", "name", "mine")
@@ -405,6 +407,7 @@ def build_cases() -> list[Case]:
     add("usable", "simulate a glob", ["simulate", str(REPO / "traces" / "zoo" / "vit*.json"), "--json"], expect=0)
     add("usable", "flops a shipped name", ["flops", "wmt_transformer_1x8", "--json"], expect=0)
     add("usable", "trace validate a shipped name", ["trace", "validate", "wmt_transformer_1x8"], expect=0)
+    # fmt: on
     return c
 
 
@@ -524,8 +527,10 @@ def main(argv: list[str] | None = None) -> None:
     if args.failures:
         for r in results:
             if not r["handled"]:
-                print(f"NOT HANDLED [{r['class']}] {r['label']}: exit {r['exit']} ({r['seconds']} s) "
-                      f"new={r['new_files']} :: {r['stderr']}")
+                print(
+                    f"NOT HANDLED [{r['class']}] {r['label']}: exit {r['exit']} ({r['seconds']} s) "
+                    f"new={r['new_files']} :: {r['stderr']}"
+                )
     total_h = total = 0
     print(f"{'class':<20} handled / cases")
     for cls, (h, t) in summary(results).items():

@@ -44,7 +44,9 @@ def parse_nm(text: str, field: str = "sparsity") -> NM:
     match = _NM_RE.match(str(text)[:64])
     if not match:
         raise NmsimInputError(
-            field, f"expected 'n:m' with integers 1 <= n <= m <= {MAX_M_IN_NM} (MAX_M_IN_NM), e.g. '2:4'", text
+            field,
+            f"expected 'n:m' with integers 1 <= n <= m <= {MAX_M_IN_NM} (MAX_M_IN_NM), e.g. '2:4'",
+            text,
         )
     n, m = int(match.group(1)), int(match.group(2))
     if m < 1 or n < 1:

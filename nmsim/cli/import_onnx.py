@@ -14,8 +14,12 @@ from nmsim.limits import MAX_DIM
 
 def import_onnx(
     model: Path = typer.Argument(..., help="ONNX model file"),
-    seq_len: int | None = typer.Option(None, "--seq-len", min=1, max=MAX_DIM, help="value of the inputs' symbolic sequence dims"),
-    batch: int = typer.Option(1, "--batch", min=1, max=MAX_DIM, help="value of the inputs' first (batch) dimension if symbolic"),
+    seq_len: int | None = typer.Option(
+        None, "--seq-len", min=1, max=MAX_DIM, help="value of the inputs' symbolic sequence dims"
+    ),
+    batch: int = typer.Option(
+        1, "--batch", min=1, max=MAX_DIM, help="value of the inputs' first (batch) dimension if symbolic"
+    ),
     nm: str | None = typer.Option(None, "--nm", help="impose this n:m on the layers in --scope"),
     scope: str = typer.Option(
         "ff", "--scope", help="layers --nm applies to: ff | ff+qk | ff+qkv | ff+qkvo | all"

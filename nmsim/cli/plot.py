@@ -23,7 +23,9 @@ def roofline(
     trace: Path | None = TRACE_ARG,
     hw: str | None = HW_OPTION,
     out: Path = OUT_OPT,
-    label_top: int = typer.Option(6, "--label-top", min=0, max=MAX_LABELS, help="name this many of the slowest layers"),
+    label_top: int = typer.Option(
+        6, "--label-top", min=0, max=MAX_LABELS, help="name this many of the slowest layers"
+    ),
 ) -> None:
     """Each layer's dense-equivalent throughput against its DRAM intensity, under the roofs."""
     from nmsim.explore.plot_roofline import plot_roofline

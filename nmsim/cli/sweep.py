@@ -41,7 +41,9 @@ def sweep(
     scheduler: str = typer.Option(
         "processes", "--scheduler", help="processes (local, default) | inline | tcp://HOST:PORT (Dask)"
     ),
-    workers: int | None = typer.Option(None, "--workers", min=1, max=MAX_WORKERS, help="local worker processes (default: all CPUs)"),
+    workers: int | None = typer.Option(
+        None, "--workers", min=1, max=MAX_WORKERS, help="local worker processes (default: all CPUs)"
+    ),
     compat: str | None = typer.Option(None, "--compat", help="'scalesim': SCALE-Sim v3 timing"),
     restart: bool = typer.Option(False, "--restart", help="discard the checkpoint of an interrupted run"),
     chunk_points: int | None = typer.Option(

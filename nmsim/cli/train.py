@@ -145,10 +145,14 @@ def train_grid(
     except ValueError:
         raise NmsimInputError("seeds", "comma-separated integers, e.g. 1,2,3", seeds) from None
     if not seed_list or len(seed_list) > MAX_SEEDS or not all(0 <= s <= MAX_SEED for s in seed_list):
-        raise NmsimInputError("seeds", f"1 to {MAX_SEEDS} comma-separated integers from 0 to {MAX_SEED}", seeds)
+        raise NmsimInputError(
+            "seeds", f"1 to {MAX_SEEDS} comma-separated integers from 0 to {MAX_SEED}", seeds
+        )
     pats = [str(parse_nm(p, "patterns")) for p in patterns.split(",") if p.strip()]
     if not pats or len(pats) > MAX_SEEDS:
-        raise NmsimInputError("patterns", f"1 to {MAX_SEEDS} comma-separated N:M targets, e.g. 2:4,1:8", patterns)
+        raise NmsimInputError(
+            "patterns", f"1 to {MAX_SEEDS} comma-separated N:M targets, e.g. 2:4,1:8", patterns
+        )
     check_output_path(out, "--out", folder=True)
     _need_torch()
     _need_device(device)

@@ -205,7 +205,9 @@ def make_plan(spec: SweepSpec) -> SweepPlan:
     plan = SweepPlan(plan.traces, plan.nm, plan.hw, keys, values, spec.compat, digest)
     if plan.n_points > MAX_SWEEP_POINTS:
         raise NmsimInputError(
-            "sweep", f"at most {MAX_SWEEP_POINTS:,} points (MAX_SWEEP_POINTS): traces × patterns × configs", plan.n_points
+            "sweep",
+            f"at most {MAX_SWEEP_POINTS:,} points (MAX_SWEEP_POINTS): traces × patterns × configs",
+            plan.n_points,
         )
     _check_combos(plan)
     return plan

@@ -112,7 +112,9 @@ def _nearest_existing(p: Path) -> Path:
     return p
 
 
-def check_output_path(path: str | os.PathLike[str] | None, field: str = "--out", folder: bool = False) -> None:
+def check_output_path(
+    path: str | os.PathLike[str] | None, field: str = "--out", folder: bool = False
+) -> None:
     """Refuse, before any work, an output path that cannot be written (one error line naming ``field``).
 
     ``folder``: the path names a folder to write files into (made if missing), not a file.
@@ -130,7 +132,10 @@ def check_output_path(path: str | os.PathLike[str] | None, field: str = "--out",
     try:  # the only reliable test of writability (permissions, read-only mounts, /proc, quotas)
         fd, probe = tempfile.mkstemp(prefix=".nmsim-probe.", dir=anchor)
     except OSError as exc:
-        raise NmsimInputError(field, f"a folder nmsim can write in; cannot write in '{anchor}': "
-                              f"{exc.strerror or type(exc).__name__}", str(p)) from None
+        raise NmsimInputError(
+            field,
+            f"a folder nmsim can write in; cannot write in '{anchor}': {exc.strerror or type(exc).__name__}",
+            str(p),
+        ) from None
     os.close(fd)
     os.unlink(probe)

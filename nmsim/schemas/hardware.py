@@ -54,7 +54,10 @@ class ArrayConfig(Sourced):
         0.0, description="cycles each wave of tiles spends outside its K loop: prologue, epilogue"
     )
     split_k: int = Field(
-        1, ge=1, le=64, description="most pieces K is split into when the output tiles leave cores idle (1 = never)"
+        1,
+        ge=1,
+        le=64,
+        description="most pieces K is split into when the output tiles leave cores idle (1 = never)",
     )
 
 
@@ -85,7 +88,9 @@ class SparseConfig(Sourced):
     metadata_bits_per_value: PerPE | None = Field(
         None, description="index bits stored per kept value; default ceil(log2 m) of the mode used"
     )
-    mux_extra_cycles: PipeStages = Field(0, description="pipeline stages the operand-select mux adds (cycles)")
+    mux_extra_cycles: PipeStages = Field(
+        0, description="pipeline stages the operand-select mux adds (cycles)"
+    )
     efficiency: dict[DType, Efficiency] = Field(
         default_factory=dict,
         description="achieved fraction of the ideal sparse speedup, per dtype (default 1)",

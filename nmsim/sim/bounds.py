@@ -46,10 +46,17 @@ def worst_counts(
     for sr, sc, t in ((m, n, k), (k, n, m), (k, m, n)):  # os, ws, is
         folds = _cdiv(sr, rows) * _cdiv(sc, cols) * repeat
         waves = _cdiv(_cdiv(folds, tf), cores)
-        per_wave = tf * (np.maximum(t, rows) + 2 * rows + cols) / eff + arr.tile_overhead_cycles  # compat: skew per wave
+        per_wave = (
+            tf * (np.maximum(t, rows) + 2 * rows + cols) / eff + arr.tile_overhead_cycles
+        )  # compat: skew per wave
         work = np.maximum(work, waves * per_wave)
     clock_hz = arr.clock_ghz * 1e9
-    fixed = 2 * rows + cols + sp.mux_extra_cycles + (arr.launch_overhead_us + sp.extra_overhead_us) * 1e-6 * clock_hz
+    fixed = (
+        2 * rows
+        + cols
+        + sp.mux_extra_cycles
+        + (arr.launch_overhead_us + sp.extra_overhead_us) * 1e-6 * clock_hz
+    )
     eb = _WORST_ELEM_BYTES
     meta = max(_WORST_META_BITS, sp.metadata_bits_per_value or 0)
     weights = k * n * eb + np.ceil(k * n * meta / 8)
@@ -97,6 +104,8 @@ def check_layers(hw: HardwareConfig, shapes: Iterable[tuple[str, int, int, int, 
 def check_gemm(hw: HardwareConfig, m: int, n: int, k: int, repeat: int = 1, name: str = "gemm") -> None:
     """:func:`check_dims` then :func:`check_layers` for one GEMM."""
     if not isinstance(hw, HardwareConfig):
-        raise NmsimInputError("hw", "a HardwareConfig, e.g. nmsim.load_hardware('vegeta_like')", type(hw).__name__)
+        raise NmsimInputError(
+            "hw", "a HardwareConfig, e.g. nmsim.load_hardware('vegeta_like')", type(hw).__name__
+        )
     check_dims(m, n, k, repeat)
     check_layers(hw, [(name, m, n, k, repeat)])

@@ -131,7 +131,9 @@ def test_refusals_exit_2(cmd: str, key: str, a: int, b: int, hw: str) -> None:
 
 @PER_CLASS
 @given(
-    st.sampled_from(["gemm-dim", "gemm-product", "gemm-array", "config", "trace", "trace-repeat", "csv", "measured"]),
+    st.sampled_from(
+        ["gemm-dim", "gemm-product", "gemm-array", "config", "trace", "trace-repeat", "csv", "measured"]
+    ),
     BIG,
     st.sampled_from(["m", "n", "k"]),
 )
@@ -148,9 +150,15 @@ def test_huge_numbers_are_refused(where: str, big: int, dim: str) -> None:
         field = {"m": "array__rows", "n": "array__cores", "k": "array__tile_folds"}[dim]
         run_cli([*gemm, "--hw", "{d}/h.yaml"], write("h.yaml", hw_doc(**{field: big})))
     elif where in ("trace", "trace-repeat"):
-        run_cli(["simulate", "{d}/t.json"], write("t.json", trace_doc(**{"repeat" if where == "trace-repeat" else dim: big})))
+        run_cli(
+            ["simulate", "{d}/t.json"],
+            write("t.json", trace_doc(**{"repeat" if where == "trace-repeat" else dim: big})),
+        )
     elif where == "csv":
-        run_cli(["import-scalesim", "{d}/t.csv", "--out", "{d}/t.json"], write("t.csv", f"Layer, M, N, K,\nl1, {big}, 4, 4,\n"))
+        run_cli(
+            ["import-scalesim", "{d}/t.csv", "--out", "{d}/t.json"],
+            write("t.csv", f"Layer, M, N, K,\nl1, {big}, 4, 4,\n"),
+        )
     else:
         doc = json.loads(MEASURED.read_text())
         doc["rows"][0][dim.upper()] = big
@@ -161,7 +169,12 @@ def test_huge_numbers_are_refused(where: str, big: int, dim: str) -> None:
 # ----------------------------------------------------------------------------- non-finite
 
 
-FLOAT_FIELDS = ["array__clock_ghz", "memory__dram_bandwidth_gbps", "energy__node_nm", "array__launch_overhead_us"]
+FLOAT_FIELDS = [
+    "array__clock_ghz",
+    "memory__dram_bandwidth_gbps",
+    "energy__node_nm",
+    "array__launch_overhead_us",
+]
 
 
 @PER_CLASS
@@ -173,7 +186,11 @@ FLOAT_FIELDS = ["array__clock_ghz", "memory__dram_bandwidth_gbps", "energy__node
 def test_non_finite_numbers_are_refused(where: str, value: float, field: str) -> None:
     text = {float("inf"): "inf", float("-inf"): "-inf"}.get(value, "nan")
     if where in ("hw show", "gemm"):
-        argv = ["hw", "show", "{d}/h.yaml"] if where == "hw show" else ["gemm", "--m", "8", "--n", "8", "--k", "8", "--hw", "{d}/h.yaml"]
+        argv = (
+            ["hw", "show", "{d}/h.yaml"]
+            if where == "hw show"
+            else ["gemm", "--m", "8", "--n", "8", "--k", "8", "--hw", "{d}/h.yaml"]
+        )
         run_cli(argv, write("h.yaml", hw_doc(**{field: value})))
     elif where == "sweep":
         run_cli(["sweep", TRACE, "--param", f"{field.replace('__', '.')}={text}", "--out", "{d}/r.csv", "-q"])
@@ -248,7 +265,10 @@ def test_deeply_nested_documents_are_refused(what: str, shape: str, depth: int) 
 def test_huge_csv_fields_are_refused(length: int, column: str) -> None:
     cell = "x" * length if column == "name" else "9" * length
     row = f"{cell}, 4, 4, 4," if column == "name" else f"l1, {cell}, 4, 4,"
-    run_cli(["import-scalesim", "{d}/t.csv", "--out", "{d}/t.json"], write("t.csv", "Layer, M, N, K,\n" + row + "\n"))
+    run_cli(
+        ["import-scalesim", "{d}/t.csv", "--out", "{d}/t.json"],
+        write("t.csv", "Layer, M, N, K,\n" + row + "\n"),
+    )
 
 
 def test_onnx_the_full_checker_rejects_is_refused() -> None:
@@ -350,7 +370,11 @@ def test_api_simulate_gemm_refuses_bad_dimensions(bad: object, which: str) -> No
 
 
 @settings(max_examples=25, deadline=5000, derandomize=True)
-@given(st.one_of(HUGE_M.map(lambda m: f"1:{m}"), st.text(max_size=8).filter(lambda s: ":" not in s or not s.strip())))
+@given(
+    st.one_of(
+        HUGE_M.map(lambda m: f"1:{m}"), st.text(max_size=8).filter(lambda s: ":" not in s or not s.strip())
+    )
+)
 def test_api_simulate_gemm_refuses_bad_patterns(sparsity: str) -> None:
     if sparsity.strip().lower() in ("", "dense"):
         sparsity = "x"
@@ -366,14 +390,21 @@ def test_api_simulate_gemm_refuses_a_non_config() -> None:
 @settings(max_examples=25, deadline=5000, derandomize=True)
 @given(
     st.sampled_from(["rows", "cols", "cores", "clock_ghz", "dram_bandwidth_gbps", "ifmap_kb"]),
-    st.one_of(st.integers(2**40, 2**70), st.sampled_from([float("inf"), float("nan"), -1, 0, 1e300, -1e-300])),
+    st.one_of(
+        st.integers(2**40, 2**70), st.sampled_from([float("inf"), float("nan"), -1, 0, 1e300, -1e-300])
+    ),
 )
 def test_api_load_hardware_refuses_bad_overrides(key: str, value: object) -> None:
     with pytest.raises(NmsimInputError):
         nmsim.load_hardware("vegeta_like", **{key: value})
 
 
-@settings(max_examples=25, deadline=5000, derandomize=True, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=25,
+    deadline=5000,
+    derandomize=True,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
 @given(
     st.sampled_from(["deep", "huge", "nan", "pattern", "folder", "missing"]),
     st.integers(limits.MAX_DOC_DEPTH + 1, 10_000),
