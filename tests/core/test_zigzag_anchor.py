@@ -88,6 +88,49 @@ def test_memory_energy_is_accesses_times_cost_and_totals_add_up(ref):
         assert rec["energy_pj"] == pytest.approx(total, rel=1e-9), (layer["key"], obj)
 
 
+def closed_form_energy_pj(m: int, k: int, n: int, psum_spill: bool) -> float:
+    """Hand-worked energy (pJ) of ZigZag's two weight-stationary mapping families on tpu_like.
+
+    docs/zigzag_tpu_like.md, "A worked energy formula". Common to both: per MAC one weight-RF read, 0.04 pJ, and
+    an output-register read and write; each weight written once into its PE's RF; every weight and activation
+    read from DRAM once, every 8-bit output written once; activations written into the SRAM once, outputs read
+    out of it once. SRAM costs are per 256-byte access, DRAM costs per 8-byte access.
+
+    - reduction in the PE (``psum_spill=False``): each of the 32 PEs of a column reads its partial sum out once per
+      output; activations are read from the SRAM N/32 times; outputs written into the SRAM once.
+    - outputs in the PE, reduction above it (``psum_spill=True``): the register is also read out and written back
+      once per MAC; every output's 16-bit partial sum is written to and read from the SRAM K/32 times;
+      activations are read from the SRAM once.
+    """
+    rf_w, rf_o = COST_PJ["rf_128B"][0], COST_PJ["rf_2B"][0]
+    sram_r, sram_w = COST_PJ["sram_2MB"]
+    dram_r, dram_w = COST_PJ["dram"]
+    macs = m * k * n
+    common = (
+        macs * (MAC_PJ + rf_w + 2 * rf_o)
+        + k * n * rf_w
+        + m * k / 256 * sram_w
+        + m * n / 256 * sram_r
+        + (k * n + m * k) / 8 * dram_r
+        + m * n / 8 * dram_w
+    )
+    if psum_spill:
+        return (
+            common + macs * 2 * rf_o + m * n * (k / 32) * 2 / 256 * (sram_r + sram_w) + m * k / 256 * sram_r
+        )
+    return common + m * n * 32 * rf_o + m * k * (n / 32) / 256 * sram_r + m * n / 256 * sram_w
+
+
+def test_energy_matches_closed_form(ref):
+    spills = 0
+    for layer, obj, rec in _records(ref):
+        spill = rec["operands"]["O"]["accesses"]["sram_2MB"]["rd_out_to_low"] > 0
+        expected = closed_form_energy_pj(layer["m"], layer["k"], layer["n"], spill)
+        assert rec["energy_pj"] == pytest.approx(expected, rel=1e-9), (layer["key"], obj, spill)
+        spills += spill
+    assert 0 < spills < 2 * len(ref["workload"]["layers"])  # both families occur
+
+
 def test_cycles_respect_compute_and_dram_bounds(ref):
     for layer, obj, rec in _records(ref):
         m, k, n = layer["m"], layer["k"], layer["n"]
