@@ -113,6 +113,7 @@ def compare(
                 "nmsim_compute_cycles": getattr(res, "compute_cycles", None),
                 "nmsim_stall_cycles": getattr(res, "stall_cycles", None),
                 "zigzag_dram_bytes": zigzag_dram_bytes(zz),
+                "nmsim_mapping": getattr(res, "mapping", None),
                 "nmsim_dram_bytes": {
                     "W": getattr(res, "dram_filter_bytes", None),
                     "I": getattr(res, "dram_ifmap_bytes", None),
