@@ -131,6 +131,40 @@ def test_energy_matches_closed_form(ref):
     assert 0 < spills < 2 * len(ref["workload"]["layers"])  # both families occur
 
 
+def closed_form_cycles(m: int, k: int, n: int, weights_per_pe: int, rf_double_buffered: bool) -> float:
+    """Hand-worked cycles of the reduction-in-PE mapping (docs/zigzag_tpu_like.md, "A worked latency formula").
+
+    MACs/1024 of computation; the whole activation load (M·K bytes at 8 B/cycle) before it; the output drain
+    (M·N bytes at 8 B/cycle, +1 register cycle) after it when the weight stream (1024/M bytes/cycle) leaves the
+    DRAM port no spare bandwidth, else 2 cycles; 31 + 31 systolic drain. When the weight RF is over half full it
+    is not double-buffered: each of the N/32 − 1 refills (weights_per_pe·1024 bytes at 8 B/cycle) stalls the
+    array for all but weights_per_pe cycles.
+    """
+    dram_bytes_per_cycle = DRAM_BITS_PER_CYCLE / 8
+    weights_saturate_port = PES / m >= dram_bytes_per_cycle
+    drain = m * n / dram_bytes_per_cycle + 1 if weights_saturate_port else 2
+    cycles = m * k * n / PES + m * k / dram_bytes_per_cycle + drain + 62
+    if not rf_double_buffered:
+        refill = weights_per_pe * PES / dram_bytes_per_cycle
+        cycles += (refill - weights_per_pe) * (n / 32 - 1)
+    return cycles
+
+
+def test_cycles_match_closed_form_when_no_partial_sums_spill(ref):
+    checked = 0
+    for layer, obj, rec in _records(ref):
+        w = rec["operands"]["W"]
+        if rec["operands"]["O"]["accesses"]["sram_2MB"]["rd_out_to_low"] > 0:
+            continue  # partial sums spill: another mapping family
+        wpp = math.prod(size for dim, size in w["temporal_loops"]["rf_128B"] if dim == "C")
+        expected = closed_form_cycles(
+            layer["m"], layer["k"], layer["n"], wpp, w["double_buffered"]["rf_128B"]
+        )
+        assert rec["cycles"] == expected, (layer["key"], obj)
+        checked += 1
+    assert checked >= len(SHAPES) * 2
+
+
 def test_cycles_respect_compute_and_dram_bounds(ref):
     for layer, obj, rec in _records(ref):
         m, k, n = layer["m"], layer["k"], layer["n"]
