@@ -10,12 +10,12 @@ from nmsim.cli.common import console
 from nmsim.explore.checkpoint import read_results
 from nmsim.explore.frontier import points_table, sweep_points, trace_points, x_axis
 from nmsim.explore.plan import resolve_traces
-from nmsim.plots.frontier import plot_frontier
-from nmsim.plots.style import check_plot_path
 from nmsim.explore.spec import split_list
 from nmsim.io.atomic import write_text_atomic
 from nmsim.io.loaders import load_hardware
 from nmsim.io.registry import DEFAULT_HARDWARE, data_dir
+from nmsim.plots.frontier import plot_frontier
+from nmsim.plots.style import check_plot_path
 
 
 def default_traces() -> list[str]:

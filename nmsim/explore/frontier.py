@@ -208,9 +208,7 @@ def sweep_points(df: Any, x: str = "latency", y: str = "accuracy", group: str = 
     ]
     for c in label_cols:
         df[c] = df[c].fillna("").astype(str)
-    swept = [
-        c for c in label_cols if c not in (*CELL_COLUMNS, "nm", "hw") and df[c].nunique() > 1
-    ]
+    swept = [c for c in label_cols if c not in (*CELL_COLUMNS, "nm", "hw") and df[c].nunique() > 1]
     has_recipe = "recipe" in df.columns and (df["recipe"] != "").any()
     keys = [*label_cols] if has_recipe else ["trace", *label_cols]
     points: list[FrontierPoint] = []

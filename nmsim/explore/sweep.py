@@ -64,9 +64,7 @@ def _labels(plan: SweepPlan, cols: dict[str, np.ndarray]) -> dict[str, Any]:
     combos = np.unique(cols["combo"])
     vpos = np.searchsorted(variants, cols["variant"])
     hpos = np.searchsorted(combos, cols["combo"])
-    vlab: dict[str, list[Any]] = {
-        k: [] for k in ("trace", "trace_file", *CELL_COLUMNS, "nm", "accuracy_pct")
-    }
+    vlab: dict[str, list[Any]] = {k: [] for k in ("trace", "trace_file", *CELL_COLUMNS, "nm", "accuracy_pct")}
     for v in variants.tolist():
         t, nm = plan.variant(v)
         entry = plan.traces[t]

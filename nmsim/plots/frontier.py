@@ -3,7 +3,8 @@
 Every marker sits exactly at its data (no jitter, no display offset): points on the same spot are
 drawn as concentric markers of decreasing size and share one label. Colour = recipe, marker = N:M
 target (:mod:`nmsim.plots.style`, the same in every plot); hollow markers are published numbers.
-Error bars are ± one sample standard deviation over the cell's seeds. The black staircase is the
+Error bars are ± one sample standard deviation over the cell's seeds (faint, without caps, off the
+frontier of a panel with more than :data:`CROWDED` points). The black staircase is the
 Pareto frontier and the shaded region what it dominates; only frontier points are labelled (at most
 ``max_labels`` per panel, spread along the frontier), with leader lines, never overlapping.
 """
@@ -38,6 +39,7 @@ from nmsim.schemas.cell import density_percent
 
 MARKER_PT = 7.0  # marker size (points) of a lone point
 MAX_LABELS = 20
+CROWDED = 100  # points in a panel above which error bars off the frontier are drawn faint
 
 _Y_UNITS = {
     "energy_pj": ("energy", "J", 1e-12),
@@ -110,23 +112,25 @@ def _draw_points(ax: Any, pts: Sequence[FrontierPoint], xdiv: float, ymul: float
             linewidths=[1.0 if f else 0.6 for f in front],
             zorder=4,
         )
-        err = [i for i in idx if pts[i].n > 1]
-        if err:
+        crowded = len(pts) > CROWDED
+        for on in (True, False):
+            err = [i for i in idx if pts[i].n > 1 and pts[i].on_front == on]
+            if not err:
+                continue
+            faint = crowded and not on  # many points: bars off the frontier drawn faint, without caps
             ax.errorbar(
                 [pts[i].x / xdiv for i in err],
                 [pts[i].y * ymul for i in err],
                 yerr=[pts[i].y_std * ymul for i in err],
                 fmt="none",
-                ecolor=colour,
-                elinewidth=0.9,
-                capsize=2.5,
+                ecolor=(*colour[:3], 0.25) if faint else colour,
+                elinewidth=0.5 if faint else 0.9,
+                capsize=0 if faint else 2.5,
                 zorder=3,
             )
 
 
-def _staircase(
-    ax: Any, pts: Sequence[FrontierPoint], xdiv: float, ymul: float, maximize_y: bool
-) -> None:
+def _staircase(ax: Any, pts: Sequence[FrontierPoint], xdiv: float, ymul: float, maximize_y: bool) -> None:
     """The Pareto staircase through the frontier points (by x) to the right edge; the region it dominates shaded."""
     xs = np.array([p.x / xdiv for p in pts])
     front = frontier_order(xs, np.array([p.on_front for p in pts]))
@@ -172,12 +176,29 @@ def _label_spots(
     if len(keys) > max_labels:
         pick = sorted({round(v) for v in np.linspace(0, len(keys) - 1, max_labels)})
         keys = [keys[i] for i in pick]
-    texts = []
-    for k in keys:
-        names = spots[k]
-        shown = names if len(names) <= 4 else [*names[:3], f"+{len(names) - 3} more"]
-        texts.append("\n".join(line for n in shown for line in textwrap.wrap(n, 30, break_long_words=False)))
-    return [k[0] / xdiv for k in keys], [k[1] * ymul for k in keys], texts, len(spots)
+    return (
+        [k[0] / xdiv for k in keys],
+        [k[1] * ymul for k in keys],
+        [shared_label(spots[k]) for k in keys],
+        len(spots),
+    )
+
+
+def shared_label(names: Sequence[str], width: int = 34, max_lines: int = 4) -> str:
+    """One label for the points on one spot: 'gradual, mdgf-exp, srste 2:4' when they share the
+    target; wrapped at ``width`` characters, at most ``max_lines`` lines (then '+k more')."""
+    suffix = ""
+    parts = [n.rsplit(" ", 1) for n in names]
+    if len(names) > 1 and all(len(p) == 2 for p in parts) and len({p[1] for p in parts}) == 1:
+        suffix = " " + parts[0][1]
+        names = [p[0] for p in parts]
+    for keep in range(len(names), 0, -1):
+        more = f" +{len(names) - keep} more" if keep < len(names) else ""
+        text = ", ".join(names[:keep]) + suffix + more
+        lines = textwrap.wrap(text, width, break_long_words=False)
+        if len(lines) <= max_lines:
+            return "\n".join(lines)
+    return "\n".join(textwrap.wrap(names[0] + suffix, width)[:max_lines])
 
 
 @styled
@@ -268,7 +289,11 @@ def _legends(fig: Figure, points: Sequence[FrontierPoint], right: float) -> None
             for r in recipes
         ]
         leg = fig.legend(
-            handles=handles, title="recipe", loc="upper left", bbox_to_anchor=(right + 0.01, 0.86), frameon=False
+            handles=handles,
+            title="recipe",
+            loc="upper left",
+            bbox_to_anchor=(right + 0.01, 0.86),
+            frameon=False,
         )
         fig.add_artist(leg)
     by_marker: dict[str, list[str]] = {}
@@ -277,13 +302,16 @@ def _legends(fig: Figure, points: Sequence[FrontierPoint], right: float) -> None
     handles = []
     if len(targets) > 1:
         handles += [
-            Line2D([], [], ls="", marker=m, color="0.35", label=" / ".join(names)) for m, names in by_marker.items()
+            Line2D([], [], ls="", marker=m, color="0.35", label=" / ".join(names))
+            for m, names in by_marker.items()
         ]
     handles.append(Line2D([], [], color=FRONTIER_COLOUR, lw=1.5, label="Pareto frontier"))
     if any(p.recipe == "dense" and p.pattern in ("dense", "") for p in points):
         handles.append(Line2D([], [], color=recipe_colour("dense"), ls=":", lw=0.8, label="dense accuracy"))
     if any(p.source == "published" for p in points):
-        handles.append(Line2D([], [], ls="", marker="o", mfc="none", color="0.35", label="published (hollow)"))
+        handles.append(
+            Line2D([], [], ls="", marker="o", mfc="none", color="0.35", label="published (hollow)")
+        )
     fig.legend(
         handles=handles,
         title="N:M target" if len(targets) > 1 else None,

@@ -109,7 +109,9 @@ def place_labels(
                 ha, va = _align(c, s)
                 px, py = anchors[i, 0] + c * r * px_per_pt, anchors[i, 1] + s * r * px_per_pt
                 box = _box_at(px, py, w, h, ha, va)
-                if not (frame.x0 <= box.x0 and box.x1 <= frame.x1 and frame.y0 <= box.y0 and box.y1 <= frame.y1):
+                if not (
+                    frame.x0 <= box.x0 and box.x1 <= frame.x1 and frame.y0 <= box.y0 and box.y1 <= frame.y1
+                ):
                     continue
                 if any(box.overlaps(b) for b in placed_boxes):
                     continue

@@ -106,7 +106,9 @@ class CellKey:
     def label(self) -> str:
         """'mdgf-exp 1:8', 'gmp 12.5%', 'dense'; the variant in brackets; '(published)' when not measured here."""
         recipe = self.recipe or self.model or "trace"
-        text = recipe if self.pattern in ("", "dense") or recipe == self.pattern else f"{recipe} {self.target}"
+        text = (
+            recipe if self.pattern in ("", "dense") or recipe == self.pattern else f"{recipe} {self.target}"
+        )
         if self.variant:
             text += f" [{self.variant}]"
         if self.source == "published":

@@ -100,12 +100,17 @@ def test_variants_sources_and_settings_are_never_averaged_as_seeds() -> None:
     assert all(len(v) == 1 for v in groups.values())
     # the sweep table's columns round-trip to the same key (as strings, the way a CSV reads back)
     for k in keys:
-        cols = {c: ("" if isinstance(v, float) and math.isnan(v) else str(v)) for c, v in cell_columns(k).items()}
+        cols = {
+            c: ("" if isinstance(v, float) and math.isnan(v) else str(v)) for c, v in cell_columns(k).items()
+        }
         assert key_from_columns(cols) == k
 
 
 def test_seeds_of_one_cell_are_averaged_mean_std_n() -> None:
-    seeds = [run("mdgf", "1:8", a, seed=s, params={"cell": "mdgf-exp"}) for s, a in ((1, 0.90), (2, 0.92), (3, 0.97))]
+    seeds = [
+        run("mdgf", "1:8", a, seed=s, params={"cell": "mdgf-exp"})
+        for s, a in ((1, 0.90), (2, 0.92), (3, 0.97))
+    ]
     assert len(group_cells(seeds)) == 1
     st = seed_stats([90.0, 92.0, 97.0])
     # by hand: mean 93; deviations -3, -1, 4; (9 + 1 + 16) / (3 - 1) = 13
