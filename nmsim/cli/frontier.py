@@ -1,4 +1,4 @@
-"""``nmsim frontier``: accuracy against latency/energy/EDP/training energy, Pareto frontier labelled."""
+"""``nmsim frontier``: accuracy (%) against latency/energy/EDP/training energy, one point per cell, Pareto frontier labelled."""
 
 from __future__ import annotations
 
@@ -44,7 +44,7 @@ def frontier(
     ),
     title: str | None = typer.Option(None, "--title", help="plot title"),
 ) -> None:
-    """One point per recipe and N:M target on each config; the Pareto frontier drawn and labelled."""
+    """One point per cell (recipe, N:M target and density, variant, source; seeds as mean ± std) on each config; the Pareto frontier drawn and labelled."""
     from nmsim.cli import fail
 
     check_plot_path(out)

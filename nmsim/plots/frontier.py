@@ -185,16 +185,23 @@ def _label_spots(
 
 
 def shared_label(names: Sequence[str], width: int = 34, max_lines: int = 4) -> str:
-    """One label for the points on one spot: 'gradual, mdgf-exp, srste 2:4' when they share the
-    target; wrapped at ``width`` characters, at most ``max_lines`` lines (then '+k more')."""
+    """One label for the points on one spot, their common trailing words said once ('gradual,
+    mdgf-exp, srste 2:4'); wrapped at ``width`` characters, at most ``max_lines`` lines (then '+k more')."""
     suffix = ""
-    parts = [n.rsplit(" ", 1) for n in names]
-    if len(names) > 1 and all(len(p) == 2 for p in parts) and len({p[1] for p in parts}) == 1:
-        suffix = " " + parts[0][1]
-        names = [p[0] for p in parts]
+    words = [n.split(" ") for n in names]
+    common = 0
+    while (
+        len(names) > 1
+        and all(len(w) > common + 1 for w in words)
+        and len({w[-1 - common] for w in words}) == 1
+    ):
+        common += 1
+    if common:
+        suffix = " " + " ".join(words[0][-common:])
+        names = [" ".join(w[:-common]) for w in words]
     for keep in range(len(names), 0, -1):
-        more = f" +{len(names) - keep} more" if keep < len(names) else ""
-        text = ", ".join(names[:keep]) + suffix + more
+        more = [f"+{len(names) - keep} more"] if keep < len(names) else []
+        text = ", ".join([*names[:keep], *more]) + suffix
         lines = textwrap.wrap(text, width, break_long_words=False)
         if len(lines) <= max_lines:
             return "\n".join(lines)

@@ -196,3 +196,16 @@ def test_gmp_takes_the_marker_of_its_density() -> None:
         target_marker("unstructured", 0.125) == target_marker("1:8") != target_marker("unstructured", 0.0625)
     )
     assert target_marker("unstructured", 0.5) == target_marker("2:4")
+
+
+def test_cells_on_one_spot_share_a_label_naming_each() -> None:
+    from nmsim.plots.frontier import shared_label
+
+    assert shared_label(["srste 2:4", "ste 2:4"]) == "srste, ste 2:4"
+    assert (
+        shared_label(["mdgf-exp 1:16 (published)", "sdgf 1:16 (published)"])
+        == "mdgf-exp, sdgf 1:16 (published)"
+    )
+    assert shared_label(["a 2:4", "b 1:8"]) == "a 2:4, b 1:8"
+    many = shared_label([f"recipe{i} 2:4" for i in range(40)])
+    assert many.count("\n") <= 3 and many.endswith(" more 2:4") and many.startswith("recipe0, recipe1")
