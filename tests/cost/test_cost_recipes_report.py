@@ -53,6 +53,33 @@ def test_rows_group_seeds_and_order_by_target() -> None:
     ) == pytest.approx(1)
 
 
+def test_variants_and_published_rows_are_never_averaged_as_seeds() -> None:
+    """Same recipe, target and schedule: seeds share a row, a variant or a published figure does not."""
+    base = [two_layer("sdgf", 0.70, 1), two_layer("sdgf", 0.72, 2)]
+    variant = two_layer("sdgf", 0.90, 3)
+    assert variant.metrics is not None
+    variant = variant.model_copy(
+        update={"metrics": variant.metrics.model_copy(update={"variant": "decay-0.5"})}
+    )
+    published = two_layer("sdgf", 0.50, 4)
+    assert published.metrics is not None
+    published = published.model_copy(
+        update={"metrics": published.metrics.model_copy(update={"source": "published"})}
+    )
+    rows = recipe_rows([*base, variant, published], HW)
+    got = sorted((r.label, len(r.traces), round(r.accuracy or 0, 4)) for r in rows)
+    assert got == [
+        ("sdgf 1:8", 2, 0.71),
+        ("sdgf 1:8 (published)", 1, 0.5),
+        ("sdgf 1:8 [decay-0.5]", 1, 0.9),
+    ]
+
+
+def test_gmp_target_names_its_density() -> None:
+    (row,) = recipe_rows([two_layer("gmp", 0.9)], HW)
+    assert row.target == "12.5%"
+
+
 def test_inference_only_rows_take_nm_over_scope() -> None:
     vit = zoo.build("zoo/vit_b16.json")
     dense, sparse = recipe_rows([vit], HW)[0], recipe_rows([vit], HW, nm="1:8", scope="ff")[0]
