@@ -23,7 +23,9 @@ def _default_out() -> Path:
 
 @published_app.command("list")
 def list_rows(
-    model: str | None = typer.Option(None, "--model", help="only this model (vit_b16, swinv2_b, t5_base, wmt)"),
+    model: str | None = typer.Option(
+        None, "--model", help="only this model (vit_b16, swinv2_b, t5_base, wmt)"
+    ),
     rows: bool = typer.Option(False, "--rows", help="one line per trace instead of per table"),
     as_json: bool = typer.Option(False, "--json", help="print the rows as JSON"),
 ) -> None:
@@ -65,7 +67,12 @@ def list_rows(
         for col in ("trace", "value", "tables", "caveat"):
             t.add_column(col, no_wrap=col != "caveat")
         for r in found:
-            t.add_row(f"{prefix}{r.model}/{file_name(r)}", f"{r.accuracy:g}", ",".join(r.tables), "yes" if r.caveats else "")
+            t.add_row(
+                f"{prefix}{r.model}/{file_name(r)}",
+                f"{r.accuracy:g}",
+                ",".join(r.tables),
+                "yes" if r.caveats else "",
+            )
         con.print(t)
         return
     t = Table(title="tables → traces", title_justify="left")
@@ -74,7 +81,11 @@ def list_rows(
     for table in paper.tables:
         if model is not None and table.model != model:
             continue
-        cells = sum(v is not None for row in table.rows for v in (row.values if table.kind == "wide" else row.values[:1]))
+        cells = sum(
+            v is not None
+            for row in table.rows
+            for v in (row.values if table.kind == "wide" else row.values[:1])
+        )
         traces = sum(table.id in r.tables for r in found)
         t.add_row(table.id, table.model, table.title, str(cells), str(traces))
     con.print(t)
@@ -85,7 +96,9 @@ def list_rows(
 
 @published_app.command("build")
 def build(
-    out: Path | None = typer.Option(None, "--out", help="output folder (default: the shipped traces/published)"),
+    out: Path | None = typer.Option(
+        None, "--out", help="output folder (default: the shipped traces/published)"
+    ),
     model: str | None = typer.Option(None, "--model", help="only this model"),
     check: bool = typer.Option(
         False, "--check", help="write nothing; exit 1 if the folder differs from a fresh build"

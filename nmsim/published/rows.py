@@ -76,7 +76,9 @@ def _cell_rows(paper: PaperTables, table: Table) -> list[PublishedRow]:
             cell = row.cells.get(recipe)
             target = "dense" if recipe == "dense" else (column.target or row.target)
             if target is None:
-                raise NmsimInputError(f"tables[{table.id}].rows", "a target from the row or the column", row.label)
+                raise NmsimInputError(
+                    f"tables[{table.id}].rows", "a target from the row or the column", row.label
+                )
             dense = recipe == "dense"
             variant = None if dense else (cell and cell.variant) or column.variant or row.variant
             settings = Settings()
@@ -91,7 +93,9 @@ def _cell_rows(paper: PaperTables, table: Table) -> list[PublishedRow]:
                 where += f', column "{column.header or recipe}"'
             extra = {}
             if table.kind == "long":
-                extra = {str(c): v for c, v in zip(table.columns[1:], row.values[1:], strict=True) if v is not None}
+                extra = {
+                    str(c): v for c, v in zip(table.columns[1:], row.values[1:], strict=True) if v is not None
+                }
             out.append(
                 PublishedRow(
                     model=table.model,
@@ -119,7 +123,11 @@ def _merge(into: PublishedRow, row: PublishedRow) -> None:
             row.accuracy,
         )
     if into.settings != row.settings:
-        raise NmsimInputError("tables", f"cells reporting one run state the same settings ({into.citations[0]})", row.citations[0])
+        raise NmsimInputError(
+            "tables",
+            f"cells reporting one run state the same settings ({into.citations[0]})",
+            row.citations[0],
+        )
     for tid in row.tables:
         if tid not in into.tables:
             into.tables.append(tid)

@@ -19,6 +19,7 @@ projections at theirs) over the same run; the phases are cut wherever either gro
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -104,7 +105,11 @@ def group_segments(recipe: str, target: NM, run: Lengths, defaults: CodeDefaults
         stop = min(d + z, end)
         segs.append(Segment(d, stop, "decay", f"decay {tgt}", tgt, "ste", refresh, lambda s: fn(s - d)))
         if stop < end:
-            tail = f"decay {tgt} D=0" if recipe == "mdgf-linear" else f"decay {tgt} D<{defaults.exp_floor:g} as 0"
+            tail = (
+                f"decay {tgt} D=0"
+                if recipe == "mdgf-linear"
+                else f"decay {tgt} D<{defaults.exp_floor:g} as 0"
+            )
             segs.append(Segment(stop, end, "decay", tail, tgt, "ste", refresh))
     else:
         frames = (
@@ -117,9 +122,15 @@ def group_segments(recipe: str, target: NM, run: Lengths, defaults: CodeDefaults
         bounds = [*starts, end]
         for i, nm in enumerate(frames):
             if bounds[i + 1] > bounds[i]:
-                segs.append(Segment(bounds[i], bounds[i + 1], "structure", f"structure {nm}", str(nm), "ste", refresh))
+                segs.append(
+                    Segment(bounds[i], bounds[i + 1], "structure", f"structure {nm}", str(nm), "ste", refresh)
+                )
     if f:
-        segs.append(Segment(end, t, "finetune", f"finetune {tgt}", tgt, "srste" if recipe == "srste" else "ste", refresh))
+        segs.append(
+            Segment(
+                end, t, "finetune", f"finetune {tgt}", tgt, "srste" if recipe == "srste" else "ste", refresh
+            )
+        )
     return segs
 
 
@@ -172,9 +183,8 @@ def run_lengths(row: PublishedRow, setup: Setup, defaults: CodeDefaults) -> tupl
                 "(the paper's D never reaches 0)"
             )
     if row.recipe.startswith("sdgf"):
-        prov["frames"] = (
-            "paper, Section 3: the window split evenly into frames"
-            + ("; frames start at whole epochs (derived: the released code)" if setup.epochs else "")
+        prov["frames"] = "paper, Section 3: the window split evenly into frames" + (
+            "; frames start at whole epochs (derived: the released code)" if setup.epochs else ""
         )
         if row.recipe == "sdgf-geometric":
             prov["geometric_k"] = f"paper, Section 3: k = {defaults.geometric_k}"
@@ -196,7 +206,7 @@ def phases(row: PublishedRow, run: Lengths, defaults: CodeDefaults, attn_layers:
     attn = group_segments(row.recipe, parse_nm(row.attn), run, defaults) if row.attn else []
     cuts = sorted({s.start for s in ff} | {s.start for s in attn} | {run.total})
     out: list[Phase] = []
-    for a, b in zip(cuts, cuts[1:], strict=False):
+    for a, b in itertools.pairwise(cuts):
         seg = next(s for s in ff if s.start <= a < s.end)
         state = seg.state(a, b)
         layers: dict[str, PhaseLayerState] = {}

@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, NonNegativeFloat, NonNegativeInt, PositiveInt, ValidationError, model_validator
+from pydantic import Field, NonNegativeInt, PositiveInt, ValidationError, model_validator
 
 from nmsim.errors import NmsimInputError, from_validation_error
 from nmsim.io.yaml_safe import load_yaml
@@ -173,7 +173,9 @@ class Table(Strict):
     def _shape(self) -> Table:
         for i, row in enumerate(self.rows):
             if len(row.values) != len(self.columns):
-                raise ValueError(f"rows[{i}] ('{row.label}') has {len(row.values)} values for {len(self.columns)} columns")
+                raise ValueError(
+                    f"rows[{i}] ('{row.label}') has {len(row.values)} values for {len(self.columns)} columns"
+                )
             for pat in (row.target, row.attn):
                 if pat is not None:
                     check_pattern(pat, f"rows[{i}].target")
@@ -216,7 +218,9 @@ class SpeedupTable(Strict):
     def _shape(self) -> SpeedupTable:
         for row in self.rows:
             if len(row.values) != len(self.patterns):
-                raise ValueError(f"row '{row.hardware}' has {len(row.values)} values for {len(self.patterns)} patterns")
+                raise ValueError(
+                    f"row '{row.hardware}' has {len(row.values)} values for {len(self.patterns)} patterns"
+                )
         return self
 
     def speedup(self, hardware: str, pattern: str) -> float:
