@@ -151,22 +151,25 @@ def run_lengths(row: PublishedRow, setup: Setup, defaults: CodeDefaults) -> tupl
         prov["total_steps"] = f"{table}: {setup.steps} steps"
     prov["batch_size"] = f"{table}: {setup.batch}"
     cites = ", ".join(f"Table {t}" for t in row.tables)
+
+    def fraction_steps(stated: float | None, default: float, flag: str) -> tuple[int, str]:
+        """Whole units (epochs, or steps) of the run's fraction, in steps, and where it comes from."""
+        frac = default if stated is None else stated
+        where = f"paper, {cites}: {frac:g} of the run" if stated is not None else (
+            f"derived: the released code's default {flag} {frac:g}"
+        )  # fmt: skip
+        return int(units * frac) * unit, where
+
     if s.dense_steps is not None:
         dense = s.dense_steps
         prov["dense_steps"] = f"paper, {cites}: {dense} dense steps"
     else:
-        frac = s.dense_fraction if s.dense_fraction is not None else defaults.dense_fraction
-        dense = int(units * frac) * unit
-        prov["dense_steps"] = (
-            f"paper, {cites}: {frac:g} of the run" if s.dense_fraction is not None
-            else f"derived: the released code's default --dense-steps {frac:g}"
-        )  # fmt: skip
-    ffrac = s.finetune_fraction if s.finetune_fraction is not None else defaults.finetune_fraction
-    finetune = int(units * ffrac) * unit
-    prov["finetune_steps"] = (
-        f"paper, {cites}: {ffrac:g} of the run" if s.finetune_fraction is not None
-        else f"derived: the released code's default --fine-tune-steps {ffrac:g}"
-    )  # fmt: skip
+        dense, prov["dense_steps"] = fraction_steps(
+            s.dense_fraction, defaults.dense_fraction, "--dense-steps"
+        )
+    finetune, prov["finetune_steps"] = fraction_steps(
+        s.finetune_fraction, defaults.finetune_fraction, "--fine-tune-steps"
+    )
     beta = defaults.decay_coef
     if row.recipe.startswith("mdgf"):
         if s.decay_coef is not None:

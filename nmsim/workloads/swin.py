@@ -13,9 +13,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from nmsim.schemas.trace import ConvShape, Layer, Trace
+from nmsim.schemas.trace import Layer, Trace
 from nmsim.workloads.edges import ResidualStream
 from nmsim.workloads.transformer import TransformerSpec, transformer_layers, with_edges
+from nmsim.workloads.vit import patch_embedding
 
 
 @dataclass(frozen=True)
@@ -62,25 +63,7 @@ def _renamed(layer: Layer, prefix: str, local: set[str]) -> Layer:
 
 def swin_layers(s: SwinSpec) -> list[Layer]:
     """The layers of one forward pass in execution order, with their edges."""
-    layers: list[Layer] = [
-        Layer(
-            name="patch_embed",
-            op="conv2d",
-            role="conv",
-            conv=ConvShape(
-                batch=s.batch,
-                in_channels=s.channels,
-                out_channels=s.embed,
-                kernel_h=s.patch,
-                kernel_w=s.patch,
-                input_h=s.image,
-                input_w=s.image,
-                stride=s.patch,
-            ),
-            dtype=s.dtype,  # type: ignore[arg-type]
-            inputs=[],
-        )
-    ]
+    layers: list[Layer] = [patch_embedding(s.batch, s.channels, s.embed, s.patch, s.image, s.dtype)]
     producer = ["patch_embed"]
     for stage, (depth, heads) in enumerate(zip(s.depths, s.heads, strict=True)):
         c = s.embed << stage
