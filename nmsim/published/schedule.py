@@ -8,7 +8,7 @@ sparsification window ([PGF] Appendix A):
 * ``srste``: binary N:M mask from step ``d``, recomputed every step, SR-STE gradient.
 * ``mdgf-linear``/``mdgf-exp``: mask decay D(j) = max(1 − βj, 0) or exp(−βj), j counted from ``d``
   ([PGF] §3); the decaying steps (D > 0; for the exponential, D ≥ ``exp_floor``) form a ``decay``
-  phase, the rest of the window a binary-mask phase ``D=0``.
+  phase, the rest of the window a binary-mask (``sparse``) phase ``D=0``.
 * ``sdgf-stepwise``/``sdgf-geometric``: the window split evenly into frames, one N:M pattern each
   ((M−1):M, M/2:M, … N:M; or k·N:k·M … N:M at constant density); in setups counted in epochs the
   frames start at whole epochs, as the released code does.
@@ -110,7 +110,7 @@ def group_segments(recipe: str, target: NM, run: Lengths, defaults: CodeDefaults
                 if recipe == "mdgf-linear"
                 else f"decay {tgt} D<{defaults.exp_floor:g} as 0"
             )
-            segs.append(Segment(stop, end, "decay", tail, tgt, "ste", refresh))
+            segs.append(Segment(stop, end, "sparse", tail, tgt, "ste", refresh))
     else:
         frames = (
             stepwise_sequence(target)
@@ -150,6 +150,8 @@ def run_lengths(row: PublishedRow, setup: Setup, defaults: CodeDefaults) -> tupl
     else:
         prov["total_steps"] = f"{table}: {setup.steps} steps"
     prov["batch_size"] = f"{table}: {setup.batch}"
+    if setup.lr_decay_rate is not None:
+        prov["lr_decay_rate"] = f"{table}: the learning-rate schedule's decay rate (not an MDGF decay rate)"
     cites = ", ".join(f"Table {t}" for t in row.tables)
 
     def fraction_steps(stated: float | None, default: float, flag: str) -> tuple[int, str]:
