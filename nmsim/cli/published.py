@@ -21,6 +21,9 @@ def _default_out() -> Path:
     return data_dir("traces") / "published"
 
 
+_TABLES_HELP = "the data file of published tables (default: [PGF]'s, nmsim/published/pgf_tables.yaml)"
+
+
 @published_app.command("list")
 def list_rows(
     model: str | None = typer.Option(
@@ -28,14 +31,15 @@ def list_rows(
     ),
     rows: bool = typer.Option(False, "--rows", help="one line per trace instead of per table"),
     as_json: bool = typer.Option(False, "--json", help="print the rows as JSON"),
+    tables: Path | None = typer.Option(None, "--tables", help=_TABLES_HELP),
 ) -> None:
     """The paper, its tables and the rows (one trace each) the data file holds."""
     from nmsim.errors import NmsimInputError
     from nmsim.published.build import file_name
     from nmsim.published.rows import published_rows
-    from nmsim.published.tables import load_tables
+    from nmsim.published.tables import PGF_TABLES, load_tables
 
-    paper = load_tables()
+    paper = load_tables(tables or PGF_TABLES)
     if model is not None and model not in paper.models:
         raise NmsimInputError("--model", ", ".join(paper.models), model)
     found = published_rows(paper, model)
@@ -92,6 +96,12 @@ def list_rows(
     per_model = {m: sum(r.model == m for r in found) for m in dict.fromkeys(r.model for r in found)}
     folders = ", ".join(f"{prefix}{m} ({n})" for m, n in per_model.items())
     con.print(f"{len(found)} traces: {folders}", highlight=False)
+    for sp in paper.speedups:
+        hw = ", ".join(r.hardware for r in sp.rows)
+        con.print(
+            f"speedup table {sp.id} (data only): {sp.title}; {hw}; {len(sp.patterns)} patterns",
+            highlight=False,
+        )
 
 
 @published_app.command("build")
@@ -103,12 +113,18 @@ def build(
     check: bool = typer.Option(
         False, "--check", help="write nothing; exit 1 if the folder differs from a fresh build"
     ),
+    tables: Path | None = typer.Option(None, "--tables", help=_TABLES_HELP),
 ) -> None:
     """Build one trace per published row into ``<out>/<paper>_<model>/`` (deterministic, atomic)."""
+    from nmsim.errors import NmsimInputError
     from nmsim.published.build import build_traces, check_traces, write_traces
+    from nmsim.published.tables import PGF_TABLES, load_tables
 
+    paper = load_tables(tables or PGF_TABLES)
+    if model is not None and model not in paper.models:
+        raise NmsimInputError("--model", ", ".join(paper.models), model)
     folder = out or _default_out()
-    built = build_traces(model=model)
+    built = build_traces(paper, model=model)
     con = console()
     if check:
         problems = check_traces(folder, built)

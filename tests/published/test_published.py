@@ -268,6 +268,27 @@ def test_build_check_and_list_commands(tmp_path: Path) -> None:
     assert_one_line_error(run("published", "list", "--model", "resnet"), "--model")
 
 
+def test_a_bad_data_file_is_one_line(tmp_path: Path) -> None:
+    doc = load_yaml(PGF_TABLES.read_text(encoding="utf-8"))
+    doc["tables"][0]["rows"][0]["values"].append(1.0)  # one value more than the table has columns
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(json.dumps(doc))
+    assert_one_line_error(run("published", "build", "--tables", str(bad), "--out", str(tmp_path)), "values")
+    assert not list(tmp_path.glob("*/*.json"))
+    assert_one_line_error(run("published", "build", "--model", "resnet", "--out", str(tmp_path)), "--model")
+
+
+def test_speedup_tables_are_kept_as_data() -> None:
+    # [PGF] Table 8 (ViT-L end-to-end vs dense): A100 1:128 3.259, V100 2:4 1.542;
+    # Table 19 (FFN kernels vs 2:4): GH200 1:32 3.65
+    paper = load_tables()
+    assert paper.speedup_table("8").speedup("A100", "1:128") == 3.259
+    assert paper.speedup_table("8").speedup("V100", "2:4") == 1.542
+    assert paper.speedup_table("19").speedup("GH200", "1:32") == 3.65
+    with pytest.raises(NmsimInputError, match="hardware"):
+        paper.speedup_table("19").speedup("H100", "1:32")
+
+
 def test_the_built_json_is_what_is_written(built) -> None:
     b = built["pgf_wmt/dense.json"]
     assert (SHIPPED / b.path).read_text(encoding="utf-8") == trace_to_json(b.trace)
