@@ -13,9 +13,10 @@ from nmsim.cli import fail
 from nmsim.cli.common import console, emit, fmt_energy, fmt_time, resolve_hw
 from nmsim.cost.compare import RecipeRow, recipe_rows
 from nmsim.cost.options import CostOptions
-from nmsim.cost.plot import KIND_COLOURS, plot_recipes
 from nmsim.io.loaders import expand_trace_paths, load_trace
 from nmsim.io.registry import DEFAULT_HARDWARE
+from nmsim.plots.recipes import plot_recipes
+from nmsim.plots.style import KIND_COLOURS
 from nmsim.schemas.trace import Trace
 from nmsim.workloads.scope import check_scope
 

@@ -16,6 +16,7 @@ from typing import Any
 from nmsim.cost.flops import count_flops
 from nmsim.cost.options import CostOptions
 from nmsim.cost.training import TrainingCost, training_cost
+from nmsim.schemas.cell import model_name, recipe_label
 from nmsim.schemas.hardware import HardwareConfig
 from nmsim.schemas.trace import Trace
 from nmsim.sim.report import Totals
@@ -92,27 +93,6 @@ class RecipeRow:
         return d
 
 
-def model_name(trace: Trace) -> str:
-    """The trace's name without its trailing seed (``-s1``), target (``-1x8``) and recipe parts."""
-    name = re.sub(r"[-_](s|seed)\d+$", "", trace.name)
-    name = re.sub(r"[-_]\d+[x:]\d+$", "", name)
-    if trace.training is not None:
-        for label in dict.fromkeys((recipe_label(trace), trace.training.recipe)):
-            name = re.sub(rf"[-_]{re.escape(label)}$", "", name)
-    return name
-
-
-def recipe_label(trace: Trace) -> str:
-    """The recipe's name, made specific by the trainer's ``cell`` parameter (``mdgf-linear``) if any."""
-    rec = trace.training
-    if rec is None:
-        return INFERENCE_ONLY
-    cell = rec.params.get("cell")
-    if isinstance(cell, str) and cell.startswith(rec.recipe):
-        return cell
-    return rec.recipe
-
-
 def _schedule_key(trace: Trace) -> tuple[Any, ...]:
     dims = tuple((la.name, la.m, la.n, la.k, la.repeat, la.pattern) for la in trace.layers)
     rec = trace.training
@@ -158,7 +138,7 @@ def recipe_rows(
         rows.append(
             RecipeRow(
                 model=model_name(first),
-                recipe=recipe_label(first),
+                recipe=recipe_label(first) or INFERENCE_ONLY,
                 target=_target_of(first, nm, scope),
                 traces=[t.name for t in members],
                 metric=metric,

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from nmsim.cost.compare import recipe_rows
-from nmsim.cost.plot import render_png
 from nmsim.io.loaders import save_trace
+from nmsim.plots.recipes import render_png
 from nmsim.sim.simulate import simulate
 from nmsim.workloads import zoo
 from tests.conftest import REPO, tiny_hw

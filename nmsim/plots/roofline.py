@@ -13,8 +13,9 @@ from pathlib import Path
 import numpy as np
 from matplotlib.lines import Line2D
 
-from nmsim.explore.plot_breakdown import group_name
-from nmsim.explore.plotting import new_figure, place_labels, save_figure, si_scale, styled
+from nmsim.plots.breakdown import group_name
+from nmsim.plots.labels import place_labels
+from nmsim.plots.style import category_colours, new_figure, save_figure, si_scale, styled
 from nmsim.schemas.hardware import HardwareConfig
 from nmsim.schemas.trace import Trace
 from nmsim.sim.gemm import GemmResult
@@ -63,7 +64,7 @@ def plot_roofline(trace: Trace, hw: HardwareConfig, out: str | os.PathLike[str],
         handles.append(Line2D([], [], color="0.35", lw=1.0, ls=style, label=f"{ratio:g}× sparse roof"))
     ridge = peak / bw
     ax.axvline(ridge, color="0.75", lw=0.8, zorder=0)
-    cmap = {m: c for m, c in zip(modes, _palette(len(modes)), strict=True)}
+    cmap = {m: c for m, c in zip(modes, category_colours(len(modes)), strict=True)}
     sizes = 15 + 400 * share
     for mode in modes:
         idx = [i for i, r in enumerate(report.layers) if r.hw_mode == mode]
@@ -100,12 +101,5 @@ def plot_roofline(trace: Trace, hw: HardwareConfig, out: str | os.PathLike[str],
     xs = [k[0] for k in names]
     ys = [k[1] / ydiv for k in names]
     texts = [", ".join(v) if len(v) <= 2 else f"{v[0]}, {v[1]} …" for v in names.values()]
-    place_labels(ax, xs, ys, texts, fontsize=7)
+    place_labels(ax, xs, ys, texts, avoid_x=pts[:, 0], avoid_y=pts[:, 1] / ydiv, fontsize=7)
     return save_figure(fig, out)
-
-
-def _palette(n: int) -> list[tuple[float, ...]]:
-    import matplotlib
-
-    cmap = matplotlib.colormaps["tab10"]
-    return [cmap(i % 10) for i in range(n)]

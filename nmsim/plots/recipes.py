@@ -2,28 +2,29 @@
 
 A 2×2 grid of horizontal bars, one bar per recipe row: training-run energy and time (stacked by
 phase kind, mask work last) on the left, the trained model's inference energy and latency on the
-right. Rendered with matplotlib's Agg backend; the PNG carries no version or date metadata, so the
-same rows give the same bytes.
+right; inference bars in the recipe's colour (:func:`nmsim.plots.style.recipe_colour`), row labels with
+the accuracy in % (mean ± std over seeds, n). Drawn on an Agg canvas without pyplot; the PNG carries no
+version or date metadata, so the same rows give the same bytes.
 """
 
 from __future__ import annotations
 
-import io
 import os
 from pathlib import Path
+from typing import Any
 
 from nmsim.cost.compare import RecipeRow
 from nmsim.io.atomic import write_bytes_atomic
+from nmsim.plots.style import (
+    INFERENCE_COLOUR,
+    KIND_COLOURS,
+    figure_bytes,
+    new_figure,
+    recipe_colour,
+    si_scale,
+    styled,
+)
 
-#: Phase kinds in stacking order, with their colours (colour-blind-safe Okabe–Ito palette).
-KIND_COLOURS: dict[str, str] = {
-    "dense": "#0072B2",
-    "decay": "#E69F00",
-    "structure": "#009E73",
-    "sparse": "#CC79A7",
-    "finetune": "#56B4E9",
-    "mask": "#D55E00",
-}
 _KIND_LABELS = {
     "dense": "dense phase",
     "decay": "mask decay (MDGF)",
@@ -32,39 +33,33 @@ _KIND_LABELS = {
     "finetune": "fine-tune",
     "mask": "mask refresh + SR-STE term",
 }
-_INFERENCE_COLOUR = "#555555"
 
 
-def _si(values: list[float], unit: str) -> tuple[float, str]:
-    """(factor, unit label) of the SI prefix that puts the largest value in [1, 1000)."""
-    top = max((abs(v) for v in values), default=0.0)
-    for factor, prefix in (
-        (1e-12, "p"),
-        (1e-9, "n"),
-        (1e-6, "µ"),
-        (1e-3, "m"),
-        (1.0, ""),
-        (1e3, "k"),
-        (1e6, "M"),
-    ):
-        if top < factor * 1000:
-            return factor, f"{prefix}{unit}"
-    return 1e9, f"G{unit}"
+def row_label(row: RecipeRow, with_model: bool = False) -> str:
+    """'mdgf 1:8 · 75.0 ± 1.4 % (n=2)': the row's recipe and target, and its accuracy in % (mean ± std, seeds)."""
+    text = f"{row.model}: {row.label}" if with_model else row.label
+    if row.accuracy is None:
+        return text
+    acc = f"{100 * row.accuracy:.1f}"
+    if row.accuracy_std is not None:
+        acc += f" ± {100 * row.accuracy_std:.1f}"
+    return f"{text} · {acc} % (n={len(row.accuracies)})"
 
 
 def render_png(rows: list[RecipeRow], hardware: str, title: str | None = None) -> bytes:
-    """The plot of ``rows`` on ``hardware`` as PNG bytes."""
-    import matplotlib
+    """The plot of ``rows`` on ``hardware`` as PNG bytes (no pyplot; the package style)."""
+    return figure_bytes(_draw(rows, hardware, title), ".png")
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
 
-    labels = [f"{r.model}: {r.label}" if len({x.model for x in rows}) > 1 else r.label for r in rows]
+@styled
+def _draw(rows: list[RecipeRow], hardware: str, title: str | None) -> Any:
+    from matplotlib.patches import Patch
+
+    labels = [row_label(r, len({x.model for x in rows}) > 1) for r in rows]
     n = max(1, len(rows))
     height = 2.2 + 0.42 * n
-    fig, axes = plt.subplots(
-        2, 2, figsize=(13.0, 2 * height), gridspec_kw={"width_ratios": [2.2, 1.0]}, squeeze=False
-    )
+    fig = new_figure(13.0, 2 * height)
+    axes = fig.subplots(2, 2, gridspec_kw={"width_ratios": [2.2, 1.0]}, squeeze=False)
     kinds_used: list[str] = []
     for row_i, (what, unit, name) in enumerate((("energy_pj", "J", "energy"), ("latency_s", "s", "time"))):
         ax_t, ax_i = axes[row_i]
@@ -83,7 +78,7 @@ def render_png(rows: list[RecipeRow], hardware: str, title: str | None = None) -
                 )
                 if tc.options.include_refresh:
                     stacks["mask"][i] += getattr(ph.by_bucket["mask"], what) * to_base
-        factor, tunit = _si(totals, unit)
+        factor, tunit = si_scale(totals, unit)
         left = [0.0] * len(rows)
         ys = list(range(len(rows)))
         for kind, colour in KIND_COLOURS.items():
@@ -102,9 +97,9 @@ def render_png(rows: list[RecipeRow], hardware: str, title: str | None = None) -
         ax_t.set_title(f"training run: {name} by phase", fontsize=11, loc="left")
         ax_t.set_xlabel(f"{name} ({tunit})")
         inf_vals = [getattr(r.inference, what) * to_base for r in rows]
-        ifactor, iunit = _si(inf_vals, unit)
+        ifactor, iunit = si_scale(inf_vals, unit)
         scaled = [v / ifactor for v in inf_vals]
-        ax_i.barh(ys, scaled, color=_INFERENCE_COLOUR, height=0.7)
+        ax_i.barh(ys, scaled, color=[recipe_colour(r.recipe) for r in rows], height=0.7)
         for y, v in zip(ys, scaled, strict=True):
             ax_i.text(v, y, f" {v:.4g}", va="center", fontsize=9)
         ax_i.set_title(f"inference: {name} per forward pass", fontsize=11, loc="left")
@@ -119,15 +114,12 @@ def render_png(rows: list[RecipeRow], hardware: str, title: str | None = None) -
                 ax.spines[side].set_visible(False)
             _, hi = ax.get_xlim()
             ax.set_xlim(0, hi * 1.18 if hi > 0 else 1)
-    handles = [matplotlib.patches.Patch(color=KIND_COLOURS[k], label=_KIND_LABELS[k]) for k in kinds_used]
-    handles.append(matplotlib.patches.Patch(color=_INFERENCE_COLOUR, label="inference"))
+    handles = [Patch(color=KIND_COLOURS[k], label=_KIND_LABELS[k]) for k in kinds_used]
+    handles.append(Patch(color=INFERENCE_COLOUR, label="inference (bar: recipe colour)"))
     fig.legend(handles=handles, loc="lower center", ncol=min(4, len(handles)), fontsize=9, frameon=False)
     fig.suptitle(title or f"Cost per recipe on {hardware}", fontsize=13, x=0.01, ha="left")
     fig.tight_layout(rect=(0, 0.06, 1, 0.97))
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=110, metadata={"Software": None})
-    plt.close(fig)
-    return buf.getvalue()
+    return fig
 
 
 def plot_recipes(

@@ -15,7 +15,7 @@ import numpy as np
 
 from nmsim.engine.layout import ENERGY_PARTS
 from nmsim.errors import NmsimInputError
-from nmsim.explore.plotting import new_figure, save_figure, si_scale, styled
+from nmsim.plots.style import category_colours, new_figure, save_figure, si_scale, styled
 from nmsim.schemas.hardware import HardwareConfig
 from nmsim.schemas.trace import Trace
 from nmsim.sim.simulate import simulate
@@ -111,12 +111,10 @@ def plot_breakdown(trace: Trace, hw: HardwareConfig, out: str | os.PathLike[str]
     ax_e, ax_u, ax_t = fig.subplots(1, 3, sharey=True, gridspec_kw={"width_ratios": [3.0, 1.3, 1.3]})
     y = np.arange(n)
     left = np.zeros(n)
-    import matplotlib
-
-    cmap = matplotlib.colormaps["tab10"]
-    for i, p in enumerate(parts):
+    colours = dict(zip(ENERGY_PARTS, category_colours(len(ENERGY_PARTS)), strict=True))
+    for p in parts:
         vals = np.array([b.energy_pj[p] * 1e-12 / ediv for b in rows])
-        ax_e.barh(y, vals, left=left, color=cmap(i), label=PART_LABELS.get(p, p), height=0.72)
+        ax_e.barh(y, vals, left=left, color=colours[p], label=PART_LABELS.get(p, p), height=0.72)
         left += vals
     util = [min(1.0, b.issued_macs / (pes * b.cycles)) * 100 if b.cycles else 0.0 for b in rows]
     ax_u.barh(y, util, color="tab:green", height=0.72)
