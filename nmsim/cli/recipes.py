@@ -7,6 +7,7 @@ import re
 from pathlib import Path
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from nmsim.cli import fail
@@ -42,8 +43,8 @@ def _pct(x: float) -> str:
 def _accuracy(row: RecipeRow) -> str:
     if row.accuracy is None:
         return "—"
-    std = f"±{row.accuracy_std:.3f}" if row.accuracy_std is not None else ""
-    return f"{row.accuracy:.4f}{std}"
+    std = f" ± {100 * row.accuracy_std:.2f}" if row.accuracy_std is not None else ""
+    return f"{100 * row.accuracy:.2f}{std}"
 
 
 _PREFIXES = (
@@ -81,7 +82,7 @@ def summary_table(rows: list[RecipeRow], hardware: str) -> Table:
     cols += [("recipe", "left"), ("target", "left")]
     cols += [("seeds", "right")] if seeds else []
     cols += [
-        ("accuracy", "right"),
+        ("accuracy\n%", "right"),
         (f"inf\nlatency\n{inf_lat[1]}", "right"),
         (f"inf\nenergy\n{inf_e[1]}", "right"),
         ("inf\nPE\nutil", "right"),
@@ -96,7 +97,7 @@ def summary_table(rows: list[RecipeRow], hardware: str) -> Table:
     for r in rows:
         tc = r.training
         cells = [r.model] if many_models else []
-        cells += [r.recipe, r.target.replace("unstructured", "unstruct.")]
+        cells += [escape(r.recipe_text), r.target.replace("unstructured", "unstruct.")]
         cells += [str(len(r.traces))] if seeds else []
         cells += [
             _accuracy(r),
@@ -126,7 +127,7 @@ def share_table(rows: list[RecipeRow], hardware: str) -> Table:
             continue
         e, s = r.phase_kind_share("energy_pj"), r.phase_kind_share("latency_s")
         cells = [f"{_pct(e[k])} / {_pct(s[k])}" if k in e and (e[k] or s[k]) else "" for k in kinds]
-        t.add_row(r.recipe, r.target.replace("unstructured", "unstruct."), *cells)
+        t.add_row(escape(r.recipe_text), r.target.replace("unstructured", "unstruct."), *cells)
     return t
 
 
@@ -151,7 +152,7 @@ def phase_table(rows: list[RecipeRow], hardware: str) -> Table:
         for ph in r.training.phases:
             tot = ph.total
             t.add_row(
-                r.recipe,
+                escape(r.recipe_text),
                 r.target,
                 ph.name,
                 ph.kind,

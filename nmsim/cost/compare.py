@@ -53,13 +53,21 @@ class RecipeRow:
         return statistics.stdev(self.accuracies) if len(self.accuracies) > 1 else None
 
     @property
-    def label(self) -> str:
-        text = f"{self.recipe} {self.target}" if self.target != "dense" else self.recipe
+    def recipe_text(self) -> str:
+        """The recipe with its variant in brackets and '(published)' for a paper's figure."""
+        text = self.recipe
         if self.variant:
             text += f" [{self.variant}]"
         if self.source == "published":
             text += " (published)"
         return text
+
+    @property
+    def label(self) -> str:
+        """'mdgf-exp 1:8', 'gmp 12.5%', 'dense'; variant and source as in :attr:`recipe_text`."""
+        if self.target == "dense":
+            return self.recipe_text
+        return self.recipe_text.replace(self.recipe, f"{self.recipe} {self.target}", 1)
 
     def phase_kind_share(self, what: str = "energy_pj") -> dict[str, float]:
         """Share of the run's ``energy_pj`` or ``latency_s`` per phase kind, mask work as ``mask``."""
