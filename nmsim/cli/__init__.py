@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sys
-from typing import NoReturn
+from typing import Any, NoReturn
 
 import typer
 from pydantic import ValidationError
@@ -52,6 +52,27 @@ def _register_all() -> None:
 
     register_warmup(app)
     _REGISTERED.append(True)
+
+
+def _flags_without_type() -> None:
+    """Help lists flags (``--json``) without a ``<bool>`` type: they take no value. Typer's rich help
+    prints one for every option; when its option class is not the one expected, help stays as it is."""
+    try:
+        from typer.core import TyperOption
+    except ImportError:  # pragma: no cover
+        return
+    original = getattr(TyperOption, "display_type_rich", None)
+    if original is None or getattr(original, "_nmsim", False):
+        return
+
+    def display_type_rich(self: Any, ctx: Any) -> str | None:
+        return None if getattr(self, "is_flag", False) else original(self, ctx)
+
+    display_type_rich._nmsim = True  # type: ignore[attr-defined]
+    TyperOption.display_type_rich = display_type_rich  # type: ignore[method-assign]
+
+
+_flags_without_type()
 
 
 def fail(line: str) -> NoReturn:
