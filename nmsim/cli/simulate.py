@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+from dataclasses import fields
 from pathlib import Path
 
 import typer
@@ -24,7 +25,7 @@ from nmsim.cli.common import (
     trace_files,
 )
 from nmsim.io.loaders import load_trace
-from nmsim.sim.report import Report
+from nmsim.sim.report import Report, Totals
 from nmsim.sim.simulate import simulate as run_simulation
 
 
@@ -118,7 +119,7 @@ def _many_csv(reports: list[Report], files: list[str]) -> str:
     """One totals row per trace (CSV)."""
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\n")
-    cols = [c for c in TOTALS_COLUMNS]
+    cols = list(TOTALS_COLUMNS)
     writer.writerow(["trace", "file", "hardware", "layers", *cols])
     for rep, f in zip(reports, files, strict=True):
         d = rep.totals.__dict__
@@ -126,18 +127,7 @@ def _many_csv(reports: list[Report], files: list[str]) -> str:
     return buf.getvalue()
 
 
-TOTALS_COLUMNS = (
-    "cycles",
-    "compute_cycles",
-    "stall_cycles",
-    "latency_s",
-    "dense_macs",
-    "issued_macs",
-    "pe_utilization",
-    "effective_macs_per_cycle",
-    "dram_bytes",
-    "energy_pj",
-)
+TOTALS_COLUMNS = tuple(f.name for f in fields(Totals) if f.name != "energy_breakdown_pj")
 
 
 def simulate(

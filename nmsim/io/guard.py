@@ -109,15 +109,20 @@ def parse_guarded(parse: Any, text: str, source: str) -> Any:
         raise _too_deep(source, MAX_DOC_DEPTH + 1) from None
 
 
-def csv_rows(path: str | Path) -> list[list[str]]:
-    """Rows of a CSV file, fields at most :data:`MAX_CSV_FIELD` characters; one error line otherwise."""
-    p = Path(path)
+def read_text(p: Path) -> str:
+    """A user's text file (at most :data:`MAX_DOC_BYTES`, UTF-8); one error line when it cannot be read."""
     check_file_size(p)
     try:
-        text = p.read_text(encoding="utf-8")
+        return p.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else type(exc).__name__
         raise NmsimInputError("file", f"cannot read '{p}': {reason}") from None
+
+
+def csv_rows(path: str | Path) -> list[list[str]]:
+    """Rows of a CSV file, fields at most :data:`MAX_CSV_FIELD` characters; one error line otherwise."""
+    p = Path(path)
+    text = read_text(p)
     if "\x00" in text:
         raise NmsimInputError("file", f"'{p}' is not a text CSV file (it holds NUL bytes)")
     limit = csv.field_size_limit()

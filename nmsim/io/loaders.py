@@ -13,7 +13,7 @@ from pydantic import BaseModel, ValidationError
 
 from nmsim.errors import NmsimInputError, from_validation_error
 from nmsim.io.atomic import write_text_atomic
-from nmsim.io.guard import check_document_text, check_file_size, parse_guarded
+from nmsim.io.guard import check_document_text, parse_guarded, read_text
 from nmsim.io.registry import data_dir, shipped_hardware
 from nmsim.io.yaml_safe import load_yaml
 from nmsim.schemas.hardware import HardwareConfig
@@ -47,12 +47,7 @@ def read_document(path: str | os.PathLike[str]) -> Any:
     p = Path(path)
     if p.is_dir():
         raise NmsimInputError("file", f"'{p}' is a folder, not a JSON or YAML file")
-    check_file_size(p)
-    try:
-        text = p.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else type(exc).__name__
-        raise NmsimInputError("file", f"cannot read '{p}': {reason}") from None
+    text = read_text(p)
     suffix = p.suffix.lower()
     known = suffix in DOCUMENT_SUFFIXES
     kind = suffix.lstrip(".") if known else "JSON or YAML"
