@@ -13,6 +13,7 @@ below where float64 stops being exact enough to decide).
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import TypeVar
 
 import numpy as np
 
@@ -24,47 +25,46 @@ _WORST_ELEM_BYTES = 4  # fp32 elements and accumulators
 _WORST_META_BITS = 12  # ceil(log2 MAX_M_IN_NM), unless the config states more
 
 
-def _cdiv(a: np.ndarray, b: float) -> np.ndarray:
-    return np.ceil(a / b)
+Num = TypeVar("Num", float, np.ndarray)
 
 
-def worst_counts(
-    hw: HardwareConfig, m: np.ndarray, n: np.ndarray, k: np.ndarray, repeat: np.ndarray
-) -> tuple[np.ndarray, np.ndarray]:
+def _cdiv(a: Num, b: float) -> Num:
+    return -(-a // b)  # ⌈a / b⌉ for floats and arrays alike
+
+
+def _max(a: Num, b: Num | float) -> Num:
+    return np.maximum(a, b) if isinstance(a, np.ndarray) else max(a, b)  # type: ignore[return-value]
+
+
+def worst_counts(hw: HardwareConfig, m: Num, n: Num, k: Num, repeat: Num) -> tuple[Num, Num]:
     """Upper bounds of (cycles, bytes) for GEMMs ``m×k · k×n`` × ``repeat`` on ``hw`` (any dataflow, mode).
 
-    Bytes covers DRAM traffic and SRAM accesses (the largest of either); cycles covers compute
-    (fold work at the lowest efficiency plus fixed latency) and stalls (all DRAM traffic at the DRAM
-    rate).
+    Takes floats or float arrays (one GEMM per element). Bytes covers DRAM traffic and SRAM accesses (the
+    largest of either); cycles covers compute (fold work at the lowest efficiency plus fixed latency)
+    and stalls (all DRAM traffic at the DRAM rate). Both are nondecreasing in each of m, n, k and
+    repeat, so the bound of the largest of each bounds every GEMM of a trace.
     """
-    m, n, k, repeat = (np.asarray(x, dtype=np.float64) for x in (m, n, k, repeat))
     arr, sp = hw.array, hw.sparse
     rows, cols, cores, tf = float(arr.rows), float(arr.cols), float(arr.cores), float(arr.tile_folds)
-    effs = [*arr.efficiency.values(), *sp.efficiency.values(), 1.0]
-    eff = min(effs)
-    work = np.zeros_like(m)
+    eff = min([*arr.efficiency.values(), *sp.efficiency.values(), 1.0])
+    work = m * 0.0
     for sr, sc, t in ((m, n, k), (k, n, m), (k, m, n)):  # os, ws, is
         folds = _cdiv(sr, rows) * _cdiv(sc, cols) * repeat
         waves = _cdiv(_cdiv(folds, tf), cores)
-        per_wave = (
-            tf * (np.maximum(t, rows) + 2 * rows + cols) / eff + arr.tile_overhead_cycles
-        )  # compat: skew per wave
-        work = np.maximum(work, waves * per_wave)
+        # compat pays the fill/drain skew on every wave: count it per wave
+        per_wave = tf * (_max(t, rows) + 2 * rows + cols) / eff + arr.tile_overhead_cycles
+        work = _max(work, waves * per_wave)
     clock_hz = arr.clock_ghz * 1e9
-    fixed = (
-        2 * rows
-        + cols
-        + sp.mux_extra_cycles
-        + (arr.launch_overhead_us + sp.extra_overhead_us) * 1e-6 * clock_hz
-    )
+    overhead_us = arr.launch_overhead_us + sp.extra_overhead_us
+    fixed = 2 * rows + cols + sp.mux_extra_cycles + overhead_us * 1e-6 * clock_hz
     eb = _WORST_ELEM_BYTES
     meta = max(_WORST_META_BITS, sp.metadata_bits_per_value or 0)
-    weights = k * n * eb + np.ceil(k * n * meta / 8)
+    weights = k * n * eb + _cdiv(k * n * meta, 8)
     dram = (m * k * eb * n + weights * m + m * n * eb) * repeat
     sram = (m * k * eb * n + k * n * eb * m + 2 * m * n * eb * k + m * n * eb) * repeat
     bytes_per_cycle = _dram_gbps(hw) * 1e9 / clock_hz
     stall = dram / bytes_per_cycle + 2
-    return work + fixed + stall + 1, np.maximum(dram, sram)
+    return work + fixed + stall + 1, _max(dram, sram)
 
 
 def _dram_gbps(hw: HardwareConfig) -> float:
@@ -86,6 +86,10 @@ def check_layers(hw: HardwareConfig, shapes: Iterable[tuple[str, int, int, int, 
     items = list(shapes)
     if not items:
         return
+    hull = [float(max(s[i] for s in items)) for i in range(1, 5)]  # the largest m, n, k, repeat
+    cycles_max, bytes_max = worst_counts(hw, *hull)
+    if cycles_max <= MAX_COUNT and bytes_max <= MAX_COUNT:
+        return  # the bounds grow with every dimension: no GEMM of the list can exceed them
     cols = np.array([s[1:] for s in items], dtype=np.float64)
     cycles, nbytes = worst_counts(hw, cols[:, 0], cols[:, 1], cols[:, 2], cols[:, 3])
     bad = np.flatnonzero((cycles > MAX_COUNT) | (nbytes > MAX_COUNT) | ~np.isfinite(cycles))
