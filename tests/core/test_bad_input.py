@@ -166,6 +166,12 @@ def test_huge_numbers_are_refused(where: str, big: int, dim: str) -> None:
                  "--out", "{d}/o.yaml"], write("m.json", json.dumps(doc)))  # fmt: skip
 
 
+def test_a_sweep_combination_past_max_count_is_refused() -> None:
+    """Each value alone is admitted; together (1e9 GHz against 1e-6 GB/s) a layer could stall 1e24 cycles."""
+    run_cli(["sweep", TRACE, "--param", "dram_bandwidth_gbps=1e-6,10", "--param", "clock_ghz=1e9,1",
+             "--scheduler", "inline", "--out", "{d}/r.csv", "-q"])  # fmt: skip
+
+
 # ----------------------------------------------------------------------------- non-finite
 
 
