@@ -13,7 +13,7 @@ from nmsim.engine.params import hw_vector
 from nmsim.errors import NmsimInputError
 from nmsim.schemas.hardware import HardwareConfig
 from nmsim.schemas.trace import Layer
-from nmsim.sim.bounds import check_gemm
+from nmsim.sim.bounds import check_gemm, check_layers
 from nmsim.sim.modes import ModeChoice, choose_mode
 from nmsim.sparsity import NM, parse_nm
 
@@ -197,6 +197,7 @@ def simulate_layer(layer: Layer, hw: HardwareConfig, compat: Compat = None) -> G
     """Simulate one trace layer on ``hw``."""
     dt = layer.dtype or hw.default_dtype
     assert layer.m and layer.n and layer.k
+    check_layers(hw, [(layer.name, layer.m, layer.n, layer.k, layer.repeat)])  # every path: cost, plots
     flag = _compat_flag(compat)
     return _result(
         layer.name,
