@@ -193,11 +193,15 @@ def layer_mode(layer: Layer, hw: HardwareConfig, compat: bool) -> ModeChoice:
     return choose_mode(hw, layer.k, layer_guarantees(layer), compat, layer.conv_k_runs, layer.mask_stats)
 
 
-def simulate_layer(layer: Layer, hw: HardwareConfig, compat: Compat = None) -> GemmResult:
-    """Simulate one trace layer on ``hw``."""
+def simulate_layer(
+    layer: Layer, hw: HardwareConfig, compat: Compat = None, *, checked: bool = False
+) -> GemmResult:
+    """Simulate one trace layer on ``hw``; ``checked``: the caller already ran
+    :func:`~nmsim.sim.bounds.check_layers` on it (as :func:`nmsim.simulate` does for the whole trace)."""
     dt = layer.dtype or hw.default_dtype
     assert layer.m and layer.n and layer.k
-    check_layers(hw, [(layer.name, layer.m, layer.n, layer.k, layer.repeat)])  # every path: cost, plots
+    if not checked:
+        check_layers(hw, [(layer.name, layer.m, layer.n, layer.k, layer.repeat)])
     flag = _compat_flag(compat)
     return _result(
         layer.name,

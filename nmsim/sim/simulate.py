@@ -12,7 +12,7 @@ from nmsim.sim.report import Report, totals_of
 def simulate(trace: Trace, hw: HardwareConfig, compat: Compat = None) -> Report:
     """Per-layer latency, energy and utilization of ``trace`` on ``hw``, with totals."""
     check_layers(hw, [(x.name, x.m, x.n, x.k, x.repeat) for x in trace.layers])  # type: ignore[misc]
-    results = [simulate_layer(layer, hw, compat) for layer in trace.layers]
+    results = [simulate_layer(layer, hw, compat, checked=True) for layer in trace.layers]
     pes = hw.array.rows * hw.array.cols * hw.array.cores
     return Report(
         trace_name=trace.name,
