@@ -16,7 +16,8 @@ from nmsim.calibration.fit import Sample, fit, predict, speedup_stats, speedups
 from nmsim.calibration.measurements import load_measurements
 from nmsim.cli import fail
 from nmsim.cli.common import console
-from nmsim.io.atomic import write_text_atomic
+from nmsim.errors import NmsimInputError
+from nmsim.io.atomic import check_output_path, write_text_atomic
 from nmsim.io.loaders import hardware_from_document, read_document, resolve_hardware_path
 
 
@@ -47,17 +48,23 @@ def calibrate(
     as_json: bool = typer.Option(False, "--json", help="print the residuals as JSON"),
 ) -> None:
     """Least-squares fit of PARAMs to measured latencies; prints the residual table; writes NEW.yaml."""
+    check_output_path(out)
+    try:
+        pattern = re.compile(holdout) if holdout else None
+    except re.error as exc:
+        raise NmsimInputError("--holdout", f"a regular expression ({exc})", holdout) from None
+    params = [p.strip() for p in fit_params.split(",") if p.strip()]
+    if not params:
+        fail("--fit: at least one dotted parameter, e.g. array.clock_ghz")
     samples = _load_samples(measurements, sustained)
     if not samples:
         fail("measurements: no latencies to fit (sustained_* missing?)")
-    pattern = re.compile(holdout) if holdout else None
     fitted = [s for s in samples if not (pattern and pattern.search(s.label))]
     checked = [s for s in samples if pattern and pattern.search(s.label)]
     if not fitted:
         fail(f"holdout: '{holdout}' leaves no samples to fit")
     base_path = resolve_hardware_path(hw)
     doc = read_document(base_path)
-    params = [p.strip() for p in fit_params.split(",") if p.strip()]
     names = " + ".join(p.name for p in measurements)
     note = f"fitted by nmsim calibrate to {names} ({len(fitted)} latencies)"
     result = fit(doc, fitted, params, note=note)

@@ -7,15 +7,19 @@ import re
 from pathlib import Path
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from nmsim.cli import fail
-from nmsim.cli.common import console, emit, fmt_energy, fmt_time, resolve_hw
+from nmsim.cli.common import check_outputs, console, emit, fmt_energy, fmt_time, resolve_hw
 from nmsim.cost.compare import RecipeRow, recipe_rows
 from nmsim.cost.options import CostOptions
-from nmsim.cost.plot import KIND_COLOURS, plot_recipes
+from nmsim.io.atomic import check_output_path, transaction
 from nmsim.io.loaders import expand_trace_paths, load_trace
 from nmsim.io.registry import DEFAULT_HARDWARE
+from nmsim.limits import MAX_LANES
+from nmsim.plots.recipes import plot_recipes
+from nmsim.plots.style import KIND_COLOURS
 from nmsim.schemas.trace import Trace
 from nmsim.workloads.scope import check_scope
 
@@ -41,8 +45,8 @@ def _pct(x: float) -> str:
 def _accuracy(row: RecipeRow) -> str:
     if row.accuracy is None:
         return "—"
-    std = f"±{row.accuracy_std:.3f}" if row.accuracy_std is not None else ""
-    return f"{row.accuracy:.4f}{std}"
+    std = f" ± {100 * row.accuracy_std:.2f}" if row.accuracy_std is not None else ""
+    return f"{100 * row.accuracy:.2f}{std}"
 
 
 _PREFIXES = (
@@ -80,7 +84,7 @@ def summary_table(rows: list[RecipeRow], hardware: str) -> Table:
     cols += [("recipe", "left"), ("target", "left")]
     cols += [("seeds", "right")] if seeds else []
     cols += [
-        ("accuracy", "right"),
+        ("accuracy\n%", "right"),
         (f"inf\nlatency\n{inf_lat[1]}", "right"),
         (f"inf\nenergy\n{inf_e[1]}", "right"),
         ("inf\nPE\nutil", "right"),
@@ -95,7 +99,7 @@ def summary_table(rows: list[RecipeRow], hardware: str) -> Table:
     for r in rows:
         tc = r.training
         cells = [r.model] if many_models else []
-        cells += [r.recipe, r.target.replace("unstructured", "unstruct.")]
+        cells += [escape(r.recipe_text), r.target.replace("unstructured", "unstruct.")]
         cells += [str(len(r.traces))] if seeds else []
         cells += [
             _accuracy(r),
@@ -125,7 +129,7 @@ def share_table(rows: list[RecipeRow], hardware: str) -> Table:
             continue
         e, s = r.phase_kind_share("energy_pj"), r.phase_kind_share("latency_s")
         cells = [f"{_pct(e[k])} / {_pct(s[k])}" if k in e and (e[k] or s[k]) else "" for k in kinds]
-        t.add_row(r.recipe, r.target.replace("unstructured", "unstruct."), *cells)
+        t.add_row(escape(r.recipe_text), r.target.replace("unstructured", "unstruct."), *cells)
     return t
 
 
@@ -150,7 +154,7 @@ def phase_table(rows: list[RecipeRow], hardware: str) -> Table:
         for ph in r.training.phases:
             tot = ph.total
             t.add_row(
-                r.recipe,
+                escape(r.recipe_text),
                 r.target,
                 ph.name,
                 ph.kind,
@@ -194,13 +198,15 @@ def recipes(
     ),
     no_refresh: bool = typer.Option(False, "--no-refresh", help="leave mask work out of the totals"),
     refresh_lanes: int = typer.Option(
-        0, "--refresh-lanes", help="mask-unit ops/cycle (0: array cols × cores)"
+        0, "--refresh-lanes", min=0, max=MAX_LANES, help="mask-unit ops/cycle (0: array cols × cores)"
     ),
     fused_refresh: bool = typer.Option(
         False, "--fused-refresh", help="masks computed in the optimizer's weight pass: no extra weight read"
     ),
 ) -> None:
     """One row per recipe (and N:M target): accuracy, inference cost, training-run cost, FLOPs vs dense."""
+    check_outputs(out)
+    check_output_path(plot, "--plot", folder=True)
     if nm is not None:
         check_scope(scope)
     opts = CostOptions(
@@ -217,17 +223,18 @@ def recipes(
     if len(set(names)) != len(names):
         fail("--hw: the same hardware config is given twice")
     results = [(c, recipe_rows(loaded, c, opts, nm, scope)) for c in configs]
-    if plot is not None:
-        for c, rows in results:
-            path = plot_recipes(rows, c.name, plot / f"recipes_{_safe(c.name)}.png")
-            typer.echo(f"wrote {path}", err=True)
-    if as_json or out is not None:
-        doc = [
-            {"hardware": c.name, "options": opts.to_dict(), "rows": [r.to_dict() for r in rows]}
-            for c, rows in results
-        ]
-        emit(json.dumps(doc, indent=1) + "\n", out)
-        return
+    with transaction():  # the plots and the JSON: all or none
+        if plot is not None:
+            for c, rows in results:
+                path = plot_recipes(rows, c.name, plot / f"recipes_{_safe(c.name)}.png")
+                typer.echo(f"wrote {path}", err=True)
+        if as_json or out is not None:
+            doc = [
+                {"hardware": c.name, "options": opts.to_dict(), "rows": [r.to_dict() for r in rows]}
+                for c, rows in results
+            ]
+            emit(json.dumps(doc, indent=1) + "\n", out)
+            return
     con = console()
     for c, rows in results:
         con.print(summary_table(rows, c.name))

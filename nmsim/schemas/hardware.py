@@ -12,9 +12,24 @@ import math
 from functools import cached_property
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, PositiveFloat, PositiveInt, field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from nmsim.dtypes import DType
+from nmsim.limits import (
+    MAX_BUFFER_KB,
+    ArrayDim,
+    Cores,
+    Efficiency,
+    EnergyPJ,
+    NodeNm,
+    OverheadCycles,
+    OverheadUs,
+    PatternM,
+    PerPE,
+    PipeStages,
+    Rate,
+    Watts,
+)
 from nmsim.schemas.common import Sourced, Strict
 from nmsim.sparsity import NM, parse_nm
 
@@ -24,33 +39,36 @@ Dataflow = Literal["os", "ws", "is"]
 class ArrayConfig(Sourced):
     """The systolic array(s): ``rows``×``cols`` PEs per array, ``cores`` arrays per chip."""
 
-    rows: PositiveInt
-    cols: PositiveInt
+    rows: ArrayDim
+    cols: ArrayDim
     dataflow: Dataflow
-    clock_ghz: PositiveFloat = Field(description="PE clock (GHz)")
-    cores: PositiveInt = Field(1, description="arrays on the chip; GEMM tiles spread over them in waves")
-    tile_folds: PositiveInt = Field(1, description="folds in the tile one array takes (a GPU block's tile)")
-    k_per_pe: dict[DType, PositiveInt] = Field(
+    clock_ghz: Rate = Field(description="PE clock (GHz)")
+    cores: Cores = Field(1, description="arrays on the chip; GEMM tiles spread over them in waves")
+    tile_folds: Cores = Field(1, description="folds in the tile one array takes (a GPU block's tile)")
+    k_per_pe: dict[DType, PerPE] = Field(
         default_factory=dict, description="MACs a PE does per cycle along K, per dtype (default 1)"
     )
-    efficiency: dict[DType, Annotated[float, Field(gt=0, le=1)]] = Field(
+    efficiency: dict[DType, Efficiency] = Field(
         default_factory=dict, description="achieved fraction of peak in dense mode, per dtype (default 1)"
     )
-    launch_overhead_us: float = Field(0.0, ge=0, description="fixed cost per GEMM: launch, epilogue (µs)")
-    tile_overhead_cycles: float = Field(
-        0.0, ge=0, description="cycles each wave of tiles spends outside its K loop: prologue, epilogue"
+    launch_overhead_us: OverheadUs = Field(0.0, description="fixed cost per GEMM: launch, epilogue (µs)")
+    tile_overhead_cycles: OverheadCycles = Field(
+        0.0, description="cycles each wave of tiles spends outside its K loop: prologue, epilogue"
     )
-    split_k: PositiveInt = Field(
-        1, le=64, description="most pieces K is split into when the output tiles leave cores idle (1 = never)"
+    split_k: int = Field(
+        1,
+        ge=1,
+        le=64,
+        description="most pieces K is split into when the output tiles leave cores idle (1 = never)",
     )
 
 
 class ModeRange(Strict):
     """Every ``n:m`` with ``n_min ≤ n ≤ n_max`` (e.g. any n ≤ 4 of 8)."""
 
-    m: PositiveInt
-    n_min: PositiveInt = 1
-    n_max: PositiveInt
+    m: PatternM
+    n_min: PatternM = 1
+    n_max: PatternM
 
     @model_validator(mode="after")
     def _ordered(self) -> ModeRange:
@@ -69,20 +87,22 @@ class SparseConfig(Sourced):
     kind: Literal["none", "nm", "dbb"] = "none"
     modes: list[str] = Field(default_factory=list, description="'n:m' modes, e.g. ['1:4', '2:4']")
     mode_ranges: list[ModeRange] = Field(default_factory=list)
-    metadata_bits_per_value: PositiveInt | None = Field(
+    metadata_bits_per_value: PerPE | None = Field(
         None, description="index bits stored per kept value; default ceil(log2 m) of the mode used"
     )
-    mux_extra_cycles: int = Field(0, ge=0, description="pipeline stages the operand-select mux adds (cycles)")
-    efficiency: dict[DType, Annotated[float, Field(gt=0, le=1)]] = Field(
+    mux_extra_cycles: PipeStages = Field(
+        0, description="pipeline stages the operand-select mux adds (cycles)"
+    )
+    efficiency: dict[DType, Efficiency] = Field(
         default_factory=dict,
         description="achieved fraction of the ideal sparse speedup, per dtype (default 1)",
     )
-    extra_overhead_us: float = Field(0.0, ge=0, description="extra fixed cost of a sparse GEMM (µs)")
+    extra_overhead_us: OverheadUs = Field(0.0, description="extra fixed cost of a sparse GEMM (µs)")
     fallback: Literal["auto", "never"] = Field(
         "auto",
         description="auto: a layer runs dense when its sparse mode would be slower; never: always sparse",
     )
-    metadata_bits_per_cycle: PositiveFloat | None = Field(
+    metadata_bits_per_cycle: Rate | None = Field(
         None, description="metadata path into the array (bits/cycle); omitted: unlimited"
     )
     tile_adaptive: bool = Field(
@@ -119,6 +139,8 @@ class SparseConfig(Sourced):
         return max(1, math.ceil(math.log2(mode.m)))
 
 
+CapacityBytes = Annotated[float, Field(gt=0, le=MAX_BUFFER_KB * 1024, allow_inf_nan=False)]
+"""An on-chip level's capacity (bytes): above 0, at most :data:`nmsim.limits.MAX_BUFFER_KB` KiB."""
 Operand = Literal["activations", "weights", "outputs"]
 OPERANDS: tuple[str, ...] = ("activations", "weights", "outputs")
 
@@ -127,8 +149,8 @@ class LevelEnergy(Strict):
     """Energy of one access to a memory level: ``pj`` picojoules at ``node_nm`` per ``per``
     (``access``: one word of the level's ``word_bytes``; ``byte``: one byte), with its ``source``."""
 
-    pj: float = Field(ge=0)
-    node_nm: PositiveFloat
+    pj: EnergyPJ
+    node_nm: NodeNm
     source: str = Field(min_length=3)
     per: Literal["access", "byte"] = "access"
 
@@ -143,11 +165,11 @@ class MemoryLevel(Sourced):
 
     name: str = Field(min_length=1)
     operands: list[Operand] = Field(min_length=1)
-    capacity_bytes: PositiveFloat | None = Field(None, description="bytes; omitted for the off-chip level")
-    word_bytes: PositiveInt = Field(8, description="bytes per access (the energy figures' width)")
-    read_bytes_per_cycle: PositiveFloat | None = Field(None, description="read port (bytes/cycle)")
-    write_bytes_per_cycle: PositiveFloat | None = Field(None, description="write port (bytes/cycle)")
-    bandwidth_gbps: PositiveFloat | None = Field(
+    capacity_bytes: CapacityBytes | None = Field(None, description="bytes; omitted for the off-chip level")
+    word_bytes: PerPE = Field(8, description="bytes per access (the energy figures' width)")
+    read_bytes_per_cycle: Rate | None = Field(None, description="read port (bytes/cycle)")
+    write_bytes_per_cycle: Rate | None = Field(None, description="write port (bytes/cycle)")
+    bandwidth_gbps: Rate | None = Field(
         None, description="off-chip level: read+write bandwidth (GB/s, 1e9 bytes/s)"
     )
     read_energy: LevelEnergy
@@ -233,19 +255,19 @@ class MemoryConfig(Sourced):
 class EnergyEntry(Strict):
     """One energy-table entry: ``pj`` picojoules at technology ``node_nm``, with its ``source``."""
 
-    pj: float = Field(ge=0)
-    node_nm: PositiveFloat
+    pj: EnergyPJ
+    node_nm: NodeNm
     source: str = Field(min_length=3)
 
 
 class PeConfig(Sourced):
     """What one PE keeps: stationary weights, the output/partial-sum register, the accumulator width."""
 
-    weights_per_pe: PositiveInt = Field(
+    weights_per_pe: PerPE = Field(
         1, description="weights a PE holds (ws): a K segment reduced inside the PE, no partial-sum spill"
     )
-    output_register_bytes: PositiveInt = Field(4, description="bytes of the output/partial-sum register")
-    accumulator_bits: PositiveInt = Field(32, description="partial-sum width (bits)")
+    output_register_bytes: PerPE = Field(4, description="bytes of the output/partial-sum register")
+    accumulator_bits: PerPE = Field(32, description="partial-sum width (bits)")
     weight_read_energy: EnergyEntry | None = Field(
         None, description="a PE reading its stationary weight, once per MAC (pJ); omitted: 0"
     )
@@ -260,14 +282,14 @@ class PeConfig(Sourced):
 class StaticPower(Strict):
     """Leakage/static power of the chip (W), charged for every second of latency."""
 
-    watts: float = Field(ge=0)
+    watts: Watts
     source: str = Field(min_length=3)
 
 
 class EnergyConfig(Sourced):
     """The energy table. Entries are scaled from their own node to ``node_nm`` by ``scaling``."""
 
-    node_nm: PositiveFloat
+    node_nm: NodeNm
     scaling: Literal["stillmaker", "none"] = "stillmaker"
     mac: dict[DType, EnergyEntry] = Field(description="one multiply-accumulate, per input dtype")
     metadata_per_bit: EnergyEntry = Field(description="reading one metadata (index) bit")

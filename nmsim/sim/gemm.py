@@ -23,6 +23,7 @@ from nmsim.engine.params import hw_vector
 from nmsim.errors import NmsimInputError
 from nmsim.schemas.hardware import HardwareConfig
 from nmsim.schemas.trace import Layer
+from nmsim.sim.bounds import check_gemm, check_layers
 from nmsim.sim.modes import ModeChoice, choose_mode
 from nmsim.sparsity import NM, parse_nm
 
@@ -76,12 +77,6 @@ class GemmResult:
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
-
-
-def _check_dims(m: int, n: int, k: int) -> None:
-    for name, v in (("m", m), ("n", n), ("k", k)):
-        if isinstance(v, bool) or not isinstance(v, int) or v < 1:
-            raise NmsimInputError(name, "GEMM dims must be positive integers", v)
 
 
 def objective_code(objective: str) -> int:
@@ -266,7 +261,7 @@ def simulate_gemm(
     ``input_resident`` (activations already on chip), ``output_resident`` (the output stays on chip),
     ``reserved`` ({on-chip level name: bytes} held by resident tensors, unavailable to the tiles).
     """
-    _check_dims(m, n, k)
+    check_gemm(hw, m, n, k, repeat, name)
     nm = parse_nm(sparsity, "sparsity") if sparsity not in (None, "", "dense") else None
     if nm is not None and nm.is_dense:
         nm = None
@@ -319,10 +314,16 @@ def simulate_layer(
     input_resident: bool = False,
     output_resident: bool = False,
     reserved: Mapping[str, float] | None = None,
+    *,
+    checked: bool = False,
 ) -> GemmResult:
-    """Simulate one trace layer on ``hw`` (``objective`` and residency hooks as :func:`simulate_gemm`)."""
+    """Simulate one trace layer on ``hw`` (``objective`` and residency hooks as :func:`simulate_gemm`);
+    ``checked``: the caller already ran :func:`~nmsim.sim.bounds.check_layers` on it (as
+    :func:`nmsim.simulate` does for the whole trace)."""
     dt = layer.dtype or hw.default_dtype
     assert layer.m and layer.n and layer.k
+    if not checked:
+        check_layers(hw, [(layer.name, layer.m, layer.n, layer.k, layer.repeat)])
     flag = _compat_flag(compat)
     obj = objective_code(objective or hw.mapper.objective)
     slots = reserved_slots(hw, reserved)
