@@ -44,6 +44,15 @@ PER_CLASS = settings(
 Setup = Callable[[Path], None]
 
 
+@pytest.fixture(scope="module", autouse=True)
+def _compiled_engine() -> None:
+    """Compile the engine before the per-example deadlines start: on a fresh clone the first
+    simulation compiles the numba kernels (tens of seconds), which is not a hang."""
+    hw = nmsim.load_hardware("stc_2x4_like")
+    for sparsity in ("dense", "2:4"):
+        nmsim.simulate_gemm(64, 64, 64, hw, sparsity=sparsity)
+
+
 def run_cli(argv: list[str], setup: Setup | None = None) -> None:
     """Run ``nmsim argv`` in a fresh folder (``{d}`` in an argument is that folder) and assert the
     refusal: exit 2, one error line, no traceback, no new file."""
