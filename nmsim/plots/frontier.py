@@ -231,10 +231,12 @@ def draw_frontier(
         pos = [v for v in xs_all if v > 0]
         log_x = bool(pos) and max(pos) / min(pos) > 30
 
-    width = 5.4 * len(groups) + 2.9
+    handles = _legend_entries(points)
+    ncol, legend_in = _legend_layout(handles)
+    width = 5.4 * len(groups) + 0.2 + legend_in
     fig = new_figure(width, 4.8)
     axes = fig.subplots(1, len(groups), sharey=True, squeeze=False)[0]
-    right = 1.0 - 2.7 / width
+    right = 1.0 - legend_in / width
     fig.subplots_adjust(left=0.9 / width + 0.02, right=right, bottom=0.13, top=0.84, wspace=0.08)
     ys = [p.y * ymul + s * p.y_std * ymul for p in points for s in (-1, 0, 1)]
     lo, hi = min(ys), max(ys)
@@ -259,7 +261,7 @@ def draw_frontier(
             ax.ticklabel_format(axis="x", useOffset=False, style="plain")
         ax.set_title(g, fontsize=10)
     axes[0].set_ylabel(ylabel)
-    _legends(fig, points, right)
+    _legends(fig, handles, ncol, right)
     ns = sorted({p.n for p in points})
     sub = ""
     if any(n > 1 for n in ns):
@@ -287,27 +289,22 @@ def draw_frontier(
     return fig
 
 
-def _legends(fig: Figure, points: Sequence[FrontierPoint], right: float) -> None:
+def _legend_entries(points: Sequence[FrontierPoint]) -> list[Line2D]:
+    """One legend, in one column or several: 'recipe' (colours), 'N:M target' (markers), then lines."""
     recipes = list(dict.fromkeys(sorted(p.recipe for p in points)))
     targets = sorted({_marker_key(p) for p in points}, key=lambda t: (-(t[1] or 0.0), t[0]))
+    handles: list[Line2D] = []
     if len(recipes) > 1 or recipes != [""]:
-        handles = [
+        handles.append(Line2D([], [], ls="", marker="", label="recipe"))
+        handles += [
             Line2D([], [], ls="", marker="o", color=recipe_colour(r), mec="none", label=r or "(untrained)")
             for r in recipes
         ]
-        leg = fig.legend(
-            handles=handles,
-            title="recipe",
-            loc="upper left",
-            bbox_to_anchor=(right + 0.01, 0.86),
-            frameon=False,
-        )
-        fig.add_artist(leg)
     by_marker: dict[str, list[str]] = {}
     for t in targets:
         by_marker.setdefault(target_marker(*t), []).append(_target_name(*t))
-    handles = []
     if len(targets) > 1:
+        handles.append(Line2D([], [], ls="", marker="", label="N:M target"))
         handles += [
             Line2D([], [], ls="", marker=m, color="0.35", label=" / ".join(names))
             for m, names in by_marker.items()
@@ -319,13 +316,34 @@ def _legends(fig: Figure, points: Sequence[FrontierPoint], right: float) -> None
         handles.append(
             Line2D([], [], ls="", marker="o", mfc="none", color="0.35", label="published (hollow)")
         )
-    fig.legend(
-        handles=handles,
-        title="N:M target" if len(targets) > 1 else None,
-        loc="lower left",
-        bbox_to_anchor=(right + 0.01, 0.08),
+    return handles
+
+
+#: Legend rows that fit beside a 4.8-inch-high panel at the style's 8-point legend font.
+_LEGEND_ROWS = 24
+
+
+def _legend_layout(handles: Sequence[Line2D]) -> tuple[int, float]:
+    """(columns, inches) the legend needs: as many columns as keep it within the panel's height."""
+    ncol = max(1, math.ceil(len(handles) / _LEGEND_ROWS))
+    longest = max((len(str(h.get_label())) for h in handles), default=8)
+    col_in = 0.5 + 0.062 * longest
+    return ncol, ncol * col_in + 0.15
+
+
+def _legends(fig: Figure, handles: Sequence[Line2D], ncol: int, right: float) -> None:
+    leg = fig.legend(
+        handles=list(handles),
+        loc="upper left",
+        bbox_to_anchor=(right + 0.005, 0.86),
+        ncol=ncol,
         frameon=False,
+        handletextpad=0.4,
+        columnspacing=1.0,
     )
+    for text, h in zip(leg.get_texts(), handles, strict=True):
+        if h.get_marker() in ("", "None", None) and h.get_linestyle() in ("", "None"):
+            text.set_fontweight("bold")  # the section headers
 
 
 def plot_frontier(
