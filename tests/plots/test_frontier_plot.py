@@ -209,3 +209,22 @@ def test_cells_on_one_spot_share_a_label_naming_each() -> None:
     assert shared_label(["a 2:4", "b 1:8"]) == "a 2:4, b 1:8"
     many = shared_label([f"recipe{i} 2:4" for i in range(40)])
     assert many.count("\n") <= 3 and many.endswith(" more 2:4") and many.startswith("recipe0, recipe1")
+
+
+def test_a_long_legend_stays_in_the_figure_and_off_the_panels() -> None:
+    """30 recipes × 4 targets (the published ViT-B folder has 24 recipes): the legend wraps into
+    columns inside the figure and overlaps no panel."""
+    pts = [
+        pt(f"r{i:02d}+qkv1:{m}", f"r{i:02d}+qkv1:{m}", f"1:{m}", 1.0 + i + m, 70.0 + i / 3)
+        for i in range(30)
+        for m in (4, 8, 16, 32)
+    ]
+    pts = mark_front(pts)
+    fig = draw_frontier(pts, "latency", "accuracy")
+    fig.canvas.draw()  # type: ignore[attr-defined]
+    (legend,) = fig.legends  # type: ignore[attr-defined]
+    box = legend.get_window_extent()
+    whole = fig.bbox  # type: ignore[attr-defined]
+    assert whole.x0 <= box.x0 and box.x1 <= whole.x1 and whole.y0 <= box.y0 and box.y1 <= whole.y1
+    for ax in fig.axes:  # type: ignore[attr-defined]
+        assert not box.overlaps(ax.get_window_extent())
