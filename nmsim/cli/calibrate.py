@@ -20,12 +20,47 @@ from nmsim.io.atomic import write_text_atomic
 from nmsim.io.loaders import hardware_from_document, read_document, resolve_hardware_path
 
 
-def _load_samples(paths: list[Path], sustained: bool) -> list[Sample]:
-    """Every file's samples; with several files each label is prefixed by its file's stem."""
+STATE_CHOICES = {"burst": ("burst",), "sustained": ("sustained",), "both": ("burst", "sustained")}
+
+
+def _pairs(items: list[str], option: str, allowed: tuple[str, ...] | None = None) -> dict[str, str]:
+    """``KEY=VALUE`` options as a mapping (one-line error naming ``option`` otherwise)."""
+    out = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip() or not value.strip():
+            fail(f"{option}: expected KEY=VALUE (got '{item}')")
+        if allowed is not None and value.strip() not in allowed:
+            fail(f"{option}: {key.strip()}: one of {', '.join(allowed)} (got '{value.strip()}')")
+        out[key.strip()] = value.strip()
+    return out
+
+
+def _load_samples(paths: list[Path], states: tuple[str, ...], measured_in: dict[str, str]) -> list[Sample]:
+    """Every file's samples in ``states``; with several files each label is prefixed by its file's stem."""
     out: list[Sample] = []
     for path in paths:
-        for s in load_measurements(path).samples(sustained=sustained):
+        for s in load_measurements(path).samples_in(states, measured_in.get(path.stem)):
             out.append(replace(s, label=f"{path.stem}:{s.label}") if len(paths) > 1 else s)
+    return out
+
+
+def _state_stats(samples: list[Sample], measured: np.ndarray, predicted: np.ndarray) -> dict[str, dict]:
+    """Per clock state: latency median/max |error| and 2:4 speedup median/max |error|."""
+    out: dict[str, dict] = {}
+    for state in ("burst", "sustained"):
+        idx = [i for i, s in enumerate(samples) if s.clock_state == state]
+        if not idx:
+            continue
+        sub = [samples[i] for i in idx]
+        err = np.abs(predicted[idx] / measured[idx] - 1)
+        sp_m, sp_p = speedups(sub, measured[idx]), speedups(sub, predicted[idx])
+        out[state] = {
+            "latencies": len(idx),
+            "latency_median_abs_error": float(np.median(err)),
+            "latency_max_abs_error": float(np.max(err)),
+            "speedup": speedup_stats(sp_m, sp_p, list(sp_m)),
+        }
     return out
 
 
@@ -41,15 +76,32 @@ def calibrate(
     holdout: str | None = typer.Option(
         None, "--holdout", help="regex on row labels: kept out of the fit, checked"
     ),
-    sustained: bool = typer.Option(
-        False, "--sustained", help="fit the sustained_* latencies (power-limited)"
+    clock_state: str = typer.Option(
+        "both",
+        "--clock-state",
+        help="which measured rows to use: burst, sustained (power-limited) or both; each is predicted "
+        "in its own state (gpu section of the config)",
+    ),
+    measured_in: list[str] = typer.Option(
+        [],
+        "--measured-in",
+        help="STEM=burst|sustained: the clock state of that file's plain dense_ms/sparse_ms columns "
+        "(default: its meta.clock_state, else burst); sustained_* columns are always sustained",
+    ),
+    sustained: bool = typer.Option(False, "--sustained", help="same as --clock-state sustained"),
+    tie: list[str] = typer.Option(
+        [], "--tie", help="TARGET=SOURCE: TARGET takes SOURCE's value (e.g. array.efficiency.int8=array.efficiency.fp8)"
     ),
     as_json: bool = typer.Option(False, "--json", help="print the residuals as JSON"),
 ) -> None:
     """Least-squares fit of PARAMs to measured latencies; prints the residual table; writes NEW.yaml."""
-    samples = _load_samples(measurements, sustained)
+    if clock_state not in STATE_CHOICES:
+        fail(f"--clock-state: one of burst, sustained, both (got '{clock_state}')")
+    states = STATE_CHOICES["sustained" if sustained else clock_state]
+    declared = _pairs(measured_in, "--measured-in", ("burst", "sustained"))
+    samples = _load_samples(measurements, states, declared)
     if not samples:
-        fail("measurements: no latencies to fit (sustained_* missing?)")
+        fail(f"measurements: no latencies measured in clock state {'/'.join(states)}")
     pattern = re.compile(holdout) if holdout else None
     fitted = [s for s in samples if not (pattern and pattern.search(s.label))]
     checked = [s for s in samples if pattern and pattern.search(s.label)]
@@ -60,7 +112,8 @@ def calibrate(
     params = [p.strip() for p in fit_params.split(",") if p.strip()]
     names = " + ".join(p.name for p in measurements)
     note = f"fitted by nmsim calibrate to {names} ({len(fitted)} latencies)"
-    result = fit(doc, fitted, params, note=note)
+    ties = _pairs(tie, "--tie")
+    result = fit(doc, fitted, params, note=note, ties=ties)
     hw_before = hardware_from_document(doc, str(base_path))
     hw_after = hardware_from_document(result.document, "calibrated config")
     everything = fitted + checked
@@ -78,6 +131,7 @@ def calibrate(
     rows = [
         {
             "label": s.label,
+            "clock_state": s.clock_state,
             "role": "fit" if i < len(fitted) else "check",
             "measured_ms": float(measured[i] * 1e3),
             "before_ms": float(before[i] * 1e3),
@@ -94,6 +148,7 @@ def calibrate(
         "speedups": {k: {"measured": sp_meas[k], "predicted": sp_pred.get(k)} for k in sp_meas},
         "speedup_fit": speedup_stats(sp_meas, sp_pred, [k for k in sp_meas if k not in checked_keys]),
         "speedup_check": speedup_stats(sp_meas, sp_pred, [k for k in sp_meas if k in checked_keys]),
+        "by_clock_state": _state_stats(everything, measured, after),
         "rows": rows,
         "out": str(out),
     }
@@ -110,6 +165,7 @@ def calibrate(
     rt = Table(title="residuals: predicted vs measured latency", title_justify="left")
     for col, just in (
         ("sample", "left"),
+        ("state", "left"),
         ("role", "left"),
         ("measured ms", "right"),
         ("before ms", "right"),
@@ -120,6 +176,7 @@ def calibrate(
     for r in rows:
         rt.add_row(
             r["label"],
+            r["clock_state"],
             r["role"],
             f"{r['measured_ms']:.4g}",
             f"{r['before_ms']:.4g}",
@@ -143,6 +200,13 @@ def calibrate(
                 f"speedup, {role} rows: median |error| {stats['median_abs_error']:.1%}, max "
                 f"{stats['max_abs_error']:.1%}, faster/slower right on {stats['verdict_right']}/{stats['count']}"
             )
+    for state, st_ in summary["by_clock_state"].items():
+        sp = st_["speedup"]
+        c.print(
+            f"{state} rows ({st_['latencies']} latencies, predicted in the {state} state): latency median "
+            f"|error| {st_['latency_median_abs_error']:.1%}, max {st_['latency_max_abs_error']:.1%}; 2:4 speedup "
+            f"median {sp.get('median_abs_error', float('nan')):.1%}, max {sp.get('max_abs_error', float('nan')):.1%}"
+        )
     c.print(f"rms log error (fitted rows): {rms:.4f}; wrote {out}")
 
 

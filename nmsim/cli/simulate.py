@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import typer
 from rich.table import Table
 
 from nmsim.cli import fail
+from nmsim.cli.clock_options import CLOCK_STATE_OPTION, LIBRARY_OPTION, clocked
 from nmsim.cli.common import (
     HW_OPTION,
     console,
@@ -56,9 +58,10 @@ def _table(report: Report) -> Table:
     return t
 
 
-def _totals(report: Report) -> Table:
+def _totals(report: Report, state_text: str) -> Table:
     tot = report.totals
     rows = [
+        ("clock state", state_text),
         ("cycles", f"{tot.cycles:,} ({tot.compute_cycles:,} compute + {tot.stall_cycles:,} stall)"),
         ("latency", fmt_time(tot.latency_s)),
         ("PE utilization", f"{tot.pe_utilization:.1%}"),
@@ -78,21 +81,24 @@ def simulate(
     as_json: bool = typer.Option(False, "--json", help="JSON report"),
     as_csv: bool = typer.Option(False, "--csv", help="per-layer CSV"),
     out: Path | None = typer.Option(None, "--out", help="write the report to this file (atomic)"),
+    clock_state: str | None = CLOCK_STATE_OPTION,
+    library: bool = LIBRARY_OPTION,
 ) -> None:
     """Simulate a trace: per-layer latency, energy and utilization, and totals."""
     if as_json and as_csv:
         fail("--json/--csv: choose one output format")
-    report = run_simulation(resolve_trace(trace), resolve_hw(hw), compat)  # type: ignore[arg-type]
-    if as_json:
-        emit(report.to_json(), out)
+    config, state, state_text = clocked(resolve_hw(hw), clock_state, library)
+    report = run_simulation(resolve_trace(trace), config, compat)  # type: ignore[arg-type]
+    if as_json or (out is not None and not as_csv):
+        doc = json.loads(report.to_json())
+        doc["clock_state"], doc["library"] = state, library
+        emit(json.dumps(doc, indent=1) + "\n", out)
     elif as_csv:
         emit(report.to_csv(), out)
-    elif out is not None:
-        emit(report.to_json(), out)
     else:
         c = console()
         c.print(_table(report))
-        c.print(_totals(report))
+        c.print(_totals(report, state_text))
 
 
 def register(app: typer.Typer) -> None:

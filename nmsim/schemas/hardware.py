@@ -14,6 +14,7 @@ from pydantic import Field, PositiveFloat, PositiveInt, field_validator, model_v
 
 from nmsim.dtypes import DType
 from nmsim.schemas.common import Sourced, Strict
+from nmsim.schemas.gpu import GpuConfig
 from nmsim.sparsity import NM, parse_nm
 
 Dataflow = Literal["os", "ws", "is"]
@@ -174,6 +175,7 @@ class HardwareConfig(Strict):
     sparse: SparseConfig = SparseConfig()
     memory: MemoryConfig
     energy: EnergyConfig
+    gpu: GpuConfig | None = None  # clock/power states, measured software stack (nmsim/schemas/gpu.py)
 
     @model_validator(mode="after")
     def _default_dtype_has_mac_energy(self) -> HardwareConfig:
