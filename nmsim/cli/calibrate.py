@@ -12,6 +12,7 @@ import typer
 import yaml
 from rich.table import Table
 
+from nmsim.calibration.energy_fit import EnergySample, apply_energy_fit, energy_samples, fit_energy, predict_energy
 from nmsim.calibration.fit import Sample, fit, predict, speedup_stats, speedups
 from nmsim.calibration.measurements import load_measurements
 from nmsim.cli import fail
@@ -69,8 +70,8 @@ def calibrate(
         ..., "--measurements", help="measurement file (docs/calibration.md); repeat to fit several"
     ),
     hw: str = typer.Option(..., "--hw", help="base hardware config: shipped name or YAML path"),
-    fit_params: str = typer.Option(
-        ..., "--fit", help="comma-separated dotted parameters, e.g. array.clock_ghz,sparse.efficiency.fp16"
+    fit_params: str | None = typer.Option(
+        None, "--fit", help="comma-separated dotted parameters, e.g. array.clock_ghz,sparse.efficiency.fp16"
     ),
     out: Path = typer.Option(..., "--out", help="the calibrated config to write (YAML, atomic)"),
     holdout: str | None = typer.Option(
@@ -92,9 +93,17 @@ def calibrate(
     tie: list[str] = typer.Option(
         [], "--tie", help="TARGET=SOURCE: TARGET takes SOURCE's value (e.g. array.efficiency.int8=array.efficiency.fp8)"
     ),
+    energy: bool = typer.Option(
+        False, "--energy", help="fit static power, MAC energy per dtype and DRAM energy per byte to *_energy_j rows"
+    ),
     as_json: bool = typer.Option(False, "--json", help="print the residuals as JSON"),
 ) -> None:
     """Least-squares fit of PARAMs to measured latencies; prints the residual table; writes NEW.yaml."""
+    if energy:
+        calibrate_energy(measurements, hw, out, holdout, _pairs(measured_in, "--measured-in", ("burst", "sustained")), as_json)
+        return
+    if not fit_params:
+        fail("--fit: name the parameters to fit (or use --energy)")
     if clock_state not in STATE_CHOICES:
         fail(f"--clock-state: one of burst, sustained, both (got '{clock_state}')")
     states = STATE_CHOICES["sustained" if sustained else clock_state]
@@ -208,6 +217,71 @@ def calibrate(
             f"median {sp.get('median_abs_error', float('nan')):.1%}, max {sp.get('max_abs_error', float('nan')):.1%}"
         )
     c.print(f"rms log error (fitted rows): {rms:.4f}; wrote {out}")
+
+
+def calibrate_energy(
+    paths: list[Path], hw: str, out: Path, holdout: str | None, measured_in: dict[str, str], as_json: bool
+) -> None:
+    """``nmsim calibrate --energy``: the linear energy fit (nmsim/calibration/energy_fit.py)."""
+    samples: list[EnergySample] = []
+    idle = {}
+    for path in paths:
+        doc = load_measurements(path)
+        if "idle_power_w" in doc.meta:
+            idle[path.stem] = doc.meta["idle_power_w"]
+        for s in energy_samples(doc, measured_in.get(path.stem)):
+            samples.append(replace(s, label=f"{path.stem}:{s.label}") if len(paths) > 1 else s)
+    if not samples:
+        fail("measurements: no rows with measured energy (dense_energy_j / sparse_energy_j); "
+             "measure with benchmarks/gpu/measure_nm.py --energy-s")  # fmt: skip
+    pattern = re.compile(holdout) if holdout else None
+    fitted = [s for s in samples if not (pattern and pattern.search(s.label))]
+    checked = [s for s in samples if pattern and pattern.search(s.label)]
+    base_path = resolve_hardware_path(hw)
+    doc = read_document(base_path)
+    base = hardware_from_document(doc, str(base_path))
+    result = fit_energy(base, fitted)
+    names = " + ".join(p.name for p in paths)
+    note = f"fitted by nmsim calibrate --energy to {names} ({len(fitted)} GEMMs)"
+    new_doc = apply_energy_fit(doc, result, note)
+    header = f"# energy calibrated by `nmsim calibrate --energy` from {base_path.name} to {names}\n"
+    write_text_atomic(out, header + yaml.safe_dump(new_doc, sort_keys=False, width=120, allow_unicode=True))
+    everything = fitted + checked
+    predicted = predict_energy(base, everything, result.static_w, result.mac_pj, result.dram_pj_per_byte)
+    measured = np.array([s.joules for s in everything])
+    err = predicted / measured - 1
+    rows = [{"label": s.label, "role": "fit" if i < len(fitted) else "check", "measured_j": float(measured[i]),
+             "predicted_j": float(predicted[i]), "error": float(err[i])} for i, s in enumerate(everything)]  # fmt: skip
+    summary = {
+        "params": result.parameters(),
+        "idle_power_w_measured": idle,
+        "median_abs_error_fit": float(np.median(np.abs(err[: len(fitted)]))),
+        "median_abs_error_check": float(np.median(np.abs(err[len(fitted) :]))) if checked else None,
+        "max_abs_error_check": float(np.max(np.abs(err[len(fitted) :]))) if checked else None,
+        "rows": rows,
+        "out": str(out),
+    }
+    if as_json:
+        typer.echo(json.dumps(summary, indent=1))
+        return
+    c = console()
+    pt = Table(title="fitted energy parameters", title_justify="left")
+    for col in ("parameter", "fitted"):
+        pt.add_column(col)
+    for name, value in summary["params"].items():
+        pt.add_row(name, f"{value:.4g}")
+    c.print(pt)
+    for stem, watts in idle.items():
+        c.print(f"{stem}: measured idle power {watts:.4g} W (fitted static power {result.static_w:.4g} W)")
+    rt = Table(title="energy per GEMM: predicted vs measured", title_justify="left")
+    for col in ("sample", "role", "measured J", "predicted J", "error"):
+        rt.add_column(col)
+    for r in rows:
+        rt.add_row(r["label"], r["role"], f"{r['measured_j']:.4g}", f"{r['predicted_j']:.4g}", f"{r['error']:+.1%}")
+    c.print(rt)
+    c.print(f"median |error|: fitted rows {summary['median_abs_error_fit']:.1%}" + (
+        f", held-out rows {summary['median_abs_error_check']:.1%} (max {summary['max_abs_error_check']:.1%})"
+        if checked else "") + f"; wrote {out}")  # fmt: skip
 
 
 def register(app: typer.Typer) -> None:
