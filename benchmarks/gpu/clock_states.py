@@ -31,8 +31,20 @@ GPU = ROOT / "benchmarks" / "results" / "gpu"
 GROUPS: list[tuple[str, str, str, bool, str]] = [
     ("H100 reference file, burst columns", "nvidia_h100_sxm", "h100_24_calibration.json", False, "burst"),
     ("H100 reference file, sustained columns", "nvidia_h100_sxm", "h100_24_calibration.json", True, "burst"),
-    ("H100 project file (sustained)", "nvidia_h100_sxm", "h100_sxm_transformer_shapes.json", False, "sustained"),
-    ("H200 project file (sustained, not fitted)", "nvidia_h200_sxm", "h200_transformer_shapes.json", False, "sustained"),
+    (
+        "H100 project file (sustained)",
+        "nvidia_h100_sxm",
+        "h100_sxm_transformer_shapes.json",
+        False,
+        "sustained",
+    ),
+    (
+        "H200 project file (sustained, not fitted)",
+        "nvidia_h200_sxm",
+        "h200_transformer_shapes.json",
+        False,
+        "sustained",
+    ),
 ]
 
 
@@ -60,7 +72,11 @@ def group_stats(samples: list[Sample], hw_name: str, state: str) -> dict[str, ob
 
 def squares(samples: list[Sample], hw_name: str) -> dict[str, dict[str, float]]:
     """Measured and predicted (both states) 2:4 speedups of the fp16/bf16 squares."""
-    keep = [s for s in samples if s.label.startswith("square") and s.dtype in ("fp16", "bf16") and ".Brow" not in s.label]
+    keep = [
+        s
+        for s in samples
+        if s.label.startswith("square") and s.dtype in ("fp16", "bf16") and ".Brow" not in s.label
+    ]
     if not keep:
         return {}
     measured = speedups(keep, np.array([s.seconds for s in keep]))

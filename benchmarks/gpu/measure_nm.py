@@ -200,12 +200,20 @@ def build_parser() -> argparse.ArgumentParser:
     ap.add_argument("--no-search", action="store_true", help="cuSPARSELt default algorithm, no search")
     ap.add_argument("--budget-s", type=float, default=None, help="start no new measurement after this long")
     ap.add_argument(
-        "--energy-s", type=float, default=0.0, help="also measure energy per GEMM over this long (NVML; 0: off)"
+        "--energy-s",
+        type=float,
+        default=0.0,
+        help="also measure energy per GEMM over this long (NVML; 0: off)",
     )
-    ap.add_argument("--idle-s", type=float, default=3.0, help="seconds of idle to measure idle power (with --energy-s)")
+    ap.add_argument(
+        "--idle-s", type=float, default=3.0, help="seconds of idle to measure idle power (with --energy-s)"
+    )
     ap.add_argument("--energy-shapes", action="store_true", help="add memory-bound shapes (16 and 64 tokens)")
     ap.add_argument(
-        "--cooldown-s", type=float, default=0.0, help="idle this long before each timed op (plain columns = burst)"
+        "--cooldown-s",
+        type=float,
+        default=0.0,
+        help="idle this long before each timed op (plain columns = burst)",
     )
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--list", action="store_true", help="print the shape list and exit (no GPU needed)")
@@ -334,7 +342,9 @@ def make_row(
             row[f"{kind}_energy_j"] = _sig(timing["energy_j"], 5)
             row[f"{kind}_energy_ms"] = _sig(timing["energy_ms"])
     if dense.get("energy_gemms"):
-        row["energy_repeats"] = int(min(dense["energy_gemms"], sparse.get("energy_gemms", dense["energy_gemms"])))
+        row["energy_repeats"] = int(
+            min(dense["energy_gemms"], sparse.get("energy_gemms", dense["energy_gemms"]))
+        )
     row.update(extra)
     return row
 
@@ -345,14 +355,18 @@ def energy_per_gemm(start_mj: float, end_mj: float, gemms: int) -> float:
     The counter includes the idle power: subtracting it is the fit's job (its static power term).
     """
     if gemms < 1 or end_mj < start_mj:
-        raise ValueError(f"need gemms >= 1 and a non-decreasing counter (got {gemms}, {start_mj} -> {end_mj})")
+        raise ValueError(
+            f"need gemms >= 1 and a non-decreasing counter (got {gemms}, {start_mj} -> {end_mj})"
+        )
     return (end_mj - start_mj) * 1e-3 / gemms
 
 
 def idle_power_w(start_mj: float, end_mj: float, seconds: float) -> float:
     """Mean board power (W) between two energy-counter readings (mJ) ``seconds`` apart."""
     if seconds <= 0 or end_mj < start_mj:
-        raise ValueError(f"need seconds > 0 and a non-decreasing counter (got {seconds}, {start_mj} -> {end_mj})")
+        raise ValueError(
+            f"need seconds > 0 and a non-decreasing counter (got {seconds}, {start_mj} -> {end_mj})"
+        )
     return (end_mj - start_mj) * 1e-3 / seconds
 
 
@@ -369,7 +383,7 @@ class NvmlMeter:
             self._handle = pynvml.nvmlDeviceGetHandleByIndex(0)
             pynvml.nvmlDeviceGetTotalEnergyConsumption(self._handle)
             self.available = True
-        except Exception as exc:  # noqa: BLE001 - any NVML failure only disables energy
+        except Exception as exc:
             self.why = f"NVML energy counter unavailable ({type(exc).__name__}: {str(exc)[:120]})"
 
     def energy_mj(self) -> float:
@@ -560,7 +574,11 @@ class CudaOps:
         wall, e1 = time.perf_counter() - t0, meter.energy_mj()
         del torch
         gemms = replays * per_run
-        return {"energy_j": energy_per_gemm(e0, e1, gemms), "energy_ms": wall * 1e3 / gemms, "energy_gemms": gemms}
+        return {
+            "energy_j": energy_per_gemm(e0, e1, gemms),
+            "energy_ms": wall * 1e3 / gemms,
+            "energy_gemms": gemms,
+        }
 
     def _sync(self) -> None:
         self.torch.cuda.synchronize()
@@ -821,7 +839,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             e0, t0 = ops.meter.energy_mj(), time.perf_counter()  # type: ignore[attr-defined]
             time.sleep(args.idle_s)
             meta["idle_power_w"] = round(
-                idle_power_w(e0, ops.meter.energy_mj(), time.perf_counter() - t0), 2  # type: ignore[attr-defined]
+                idle_power_w(e0, ops.meter.energy_mj(), time.perf_counter() - t0),
+                2,  # type: ignore[attr-defined]
             )
             meta["energy"] = (
                 f"NVML total-energy counter around >= {args.energy_s:g} s of back-to-back CUDA-graph replays per op "

@@ -93,14 +93,20 @@ def predict_energy(
         t = energy_terms(hw, s)
         if s.dtype not in mac_pj:
             raise NmsimInputError("dtype", f"no fitted MAC energy for {s.dtype}; have {', '.join(mac_pj)}")
-        out.append(static_w * s.seconds + (mac_pj[s.dtype] * t.issued_macs + dram_pj * t.dram_bytes) * 1e-12 + t.other_j)
+        out.append(
+            static_w * s.seconds
+            + (mac_pj[s.dtype] * t.issued_macs + dram_pj * t.dram_bytes) * 1e-12
+            + t.other_j
+        )
     return np.array(out)
 
 
 def fit_energy(hw: HardwareConfig, samples: list[EnergySample]) -> EnergyFit:
     """Weighted linear least squares of static power, MAC energy per dtype and DRAM energy per byte."""
     if not samples:
-        raise NmsimInputError("measurements", "no rows with measured energy (dense_energy_j / sparse_energy_j)")
+        raise NmsimInputError(
+            "measurements", "no rows with measured energy (dense_energy_j / sparse_energy_j)"
+        )
     dtypes = sorted({s.dtype for s in samples})
     ncols = 2 + len(dtypes)
     if len(samples) < ncols:
@@ -126,7 +132,8 @@ def fit_energy(hw: HardwareConfig, samples: list[EnergySample]) -> EnergyFit:
     for name, value in zip(names, theta, strict=True):
         if value <= 0:
             raise NmsimInputError(
-                "measurements", f"the fit gives a non-positive {name} ({value:.3g}); the rows cannot pin it down"
+                "measurements",
+                f"the fit gives a non-positive {name} ({value:.3g}); the rows cannot pin it down",
             )
     return EnergyFit(
         static_w=float(theta[0]),
@@ -164,8 +171,8 @@ def energy_samples(doc: Any, plain_state: str | None = None) -> list[EnergySampl
             if joules is None or latency is None:
                 continue
             tag = "dense" if sparsity is None else sparsity
+            label = f"{g.label or f'{g.m}x{g.k}x{g.n}'} {g.dtype} {tag}"
             out.append(
-                EnergySample(g.m, g.n, g.k, g.dtype, sparsity, float(joules), latency * 1e-3,
-                             f"{g.label or f'{g.m}x{g.k}x{g.n}'} {g.dtype} {tag}", state)  # fmt: skip
+                EnergySample(g.m, g.n, g.k, g.dtype, sparsity, float(joules), latency * 1e-3, label, state)
             )
     return out

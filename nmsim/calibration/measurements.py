@@ -130,12 +130,16 @@ class Measurement(_Model):
     timing_method: Literal["graph", "launches"] | None = None
     dense_kernel: str | None = None
     sparse_kernel: str | None = None
-    dense_sm_mhz: PositiveFloat | None = Field(None, description="mean SM clock while dense_ms was timed (NVML)")
+    dense_sm_mhz: PositiveFloat | None = Field(
+        None, description="mean SM clock while dense_ms was timed (NVML)"
+    )
     sparse_sm_mhz: PositiveFloat | None = Field(None, description="mean SM clock while sparse_ms was timed")
     dense_energy_j: PositiveFloat | None = Field(None, description="board energy per dense GEMM (J, NVML)")
     sparse_energy_j: PositiveFloat | None = Field(None, description="board energy per sparse GEMM (J, NVML)")
     dense_energy_ms: PositiveFloat | None = Field(None, description="latency per GEMM during the energy loop")
-    sparse_energy_ms: PositiveFloat | None = Field(None, description="latency per GEMM during the energy loop")
+    sparse_energy_ms: PositiveFloat | None = Field(
+        None, description="latency per GEMM during the energy loop"
+    )
     energy_repeats: PositiveInt | None = Field(None, description="GEMMs between the two energy readings")
     dense_rel_err: float | None = Field(None, ge=0, description="vs the fp32/fp64 product of the pruned W")
     sparse_rel_err: float | None = Field(None, ge=0, description="vs the fp32/fp64 product of the pruned W")

@@ -12,14 +12,19 @@ import typer
 import yaml
 from rich.table import Table
 
-from nmsim.calibration.energy_fit import EnergySample, apply_energy_fit, energy_samples, fit_energy, predict_energy
+from nmsim.calibration.energy_fit import (
+    EnergySample,
+    apply_energy_fit,
+    energy_samples,
+    fit_energy,
+    predict_energy,
+)
 from nmsim.calibration.fit import Sample, fit, predict, speedup_stats, speedups
 from nmsim.calibration.measurements import load_measurements
 from nmsim.cli import fail
 from nmsim.cli.common import console
 from nmsim.io.atomic import write_text_atomic
 from nmsim.io.loaders import hardware_from_document, read_document, resolve_hardware_path
-
 
 STATE_CHOICES = {"burst": ("burst",), "sustained": ("sustained",), "both": ("burst", "sustained")}
 
@@ -91,16 +96,27 @@ def calibrate(
     ),
     sustained: bool = typer.Option(False, "--sustained", help="same as --clock-state sustained"),
     tie: list[str] = typer.Option(
-        [], "--tie", help="TARGET=SOURCE: TARGET takes SOURCE's value (e.g. array.efficiency.int8=array.efficiency.fp8)"
+        [],
+        "--tie",
+        help="TARGET=SOURCE: TARGET takes SOURCE's value (e.g. array.efficiency.int8=array.efficiency.fp8)",
     ),
     energy: bool = typer.Option(
-        False, "--energy", help="fit static power, MAC energy per dtype and DRAM energy per byte to *_energy_j rows"
+        False,
+        "--energy",
+        help="fit static power, MAC energy per dtype and DRAM energy per byte to *_energy_j rows",
     ),
     as_json: bool = typer.Option(False, "--json", help="print the residuals as JSON"),
 ) -> None:
     """Least-squares fit of PARAMs to measured latencies; prints the residual table; writes NEW.yaml."""
     if energy:
-        calibrate_energy(measurements, hw, out, holdout, _pairs(measured_in, "--measured-in", ("burst", "sustained")), as_json)
+        calibrate_energy(
+            measurements,
+            hw,
+            out,
+            holdout,
+            _pairs(measured_in, "--measured-in", ("burst", "sustained")),
+            as_json,
+        )
         return
     if not fit_params:
         fail("--fit: name the parameters to fit (or use --energy)")
@@ -277,7 +293,9 @@ def calibrate_energy(
     for col in ("sample", "role", "measured J", "predicted J", "error"):
         rt.add_column(col)
     for r in rows:
-        rt.add_row(r["label"], r["role"], f"{r['measured_j']:.4g}", f"{r['predicted_j']:.4g}", f"{r['error']:+.1%}")
+        rt.add_row(
+            r["label"], r["role"], f"{r['measured_j']:.4g}", f"{r['predicted_j']:.4g}", f"{r['error']:+.1%}"
+        )
     c.print(rt)
     c.print(f"median |error|: fitted rows {summary['median_abs_error_fit']:.1%}" + (
         f", held-out rows {summary['median_abs_error_check']:.1%} (max {summary['max_abs_error_check']:.1%})"

@@ -17,6 +17,12 @@ LIBRARY_OPTION = typer.Option(
 )
 
 
-def clocked(config: HardwareConfig, state: str | None, library: bool) -> tuple[HardwareConfig, str | None, str]:
+def clocked(
+    config: HardwareConfig, state: str | None, library: bool
+) -> tuple[HardwareConfig, str | None, str]:
     """(the config to run, the state's name or None off GPUs, a one-line description of the state)."""
-    return at_clock_state(config, state, library), resolve_state(config, state), describe_state(config, state, library)
+    return (
+        at_clock_state(config, state, library),
+        resolve_state(config, state),
+        describe_state(config, state, library),
+    )

@@ -30,7 +30,9 @@ def resolve_state(hw: HardwareConfig, state: str | None) -> str | None:
     if hw.gpu is None:
         if state is not None:
             raise NmsimInputError(
-                "clock-state", f"hardware '{hw.name}' has no gpu section; clock states are for GPU configs", state
+                "clock-state",
+                f"hardware '{hw.name}' has no gpu section; clock states are for GPU configs",
+                state,
             )
         return None
     return state or hw.gpu.default_clock_state

@@ -35,7 +35,9 @@ class SustainedClocks(Sourced):
     """Effective clocks (GHz) of the dense and the sparse kernels at the power limit."""
 
     dense_ghz: PositiveFloat = Field(description="dense kernels' effective clock under sustained load (GHz)")
-    sparse_ghz: PositiveFloat = Field(description="sparse kernels' effective clock under sustained load (GHz)")
+    sparse_ghz: PositiveFloat = Field(
+        description="sparse kernels' effective clock under sustained load (GHz)"
+    )
 
 
 class LibraryEfficiency(Sourced):

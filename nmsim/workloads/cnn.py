@@ -64,7 +64,9 @@ def _trace(name: str, convs: list[Conv], fcs: list[tuple[str, int, int]], batch:
         layers.append(Layer(name=fc_name, op="linear", role="head" if fc_name == fcs[-1][0] else "ff",
                             m=batch, k=k, n=n, dtype=dtype, inputs=[prev] if prev else []))  # type: ignore[arg-type]  # fmt: skip
         prev = fc_name
-    return Trace(name=name, description=description, source=f"nmsim.workloads.cnn.{name}_trace", layers=layers)
+    return Trace(
+        name=name, description=description, source=f"nmsim.workloads.cnn.{name}_trace", layers=layers
+    )
 
 
 def alexnet_convs() -> list[Conv]:

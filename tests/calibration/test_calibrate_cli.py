@@ -82,7 +82,9 @@ def _speedups(hw_name: str, path: Path, label: str) -> list[tuple[float, float]]
 
     This project's own files were measured under continuous load: the sustained clock state.
     """
-    samples = [s for s in load_measurements(path).samples(plain_state="sustained") if re.search(label, s.label)]
+    samples = [
+        s for s in load_measurements(path).samples(plain_state="sustained") if re.search(label, s.label)
+    ]
     measured = speedups(samples, np.array([s.seconds for s in samples]))
     predicted = speedups(samples, predict(nmsim.load_hardware(hw_name), samples))
     return [(measured[k], predicted[k]) for k in measured]
@@ -116,7 +118,12 @@ H100_FIT = (
     "sparse.efficiency.fp16,sparse.efficiency.bf16,sparse.efficiency.fp8,gpu.library.dense_efficiency.int8,"
     "gpu.library.sparse_efficiency.int8,array.launch_overhead_us,sparse.extra_overhead_us,array.tile_overhead_cycles"
 )
-H100_TIES = ("--tie", "array.efficiency.int8=array.efficiency.fp8", "--tie", "sparse.efficiency.int8=sparse.efficiency.fp8")
+H100_TIES = (
+    "--tie",
+    "array.efficiency.int8=array.efficiency.fp8",
+    "--tie",
+    "sparse.efficiency.int8=sparse.efficiency.fp8",
+)
 
 
 def test_documented_h100_fit_reproduces_the_shipped_config(tmp_path: Path) -> None:

@@ -15,7 +15,9 @@ from tests.conftest import REPO
 
 
 def run(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "nmsim", *args], capture_output=True, text=True, timeout=120, cwd=REPO)
+    return subprocess.run(
+        [sys.executable, "-m", "nmsim", *args], capture_output=True, text=True, timeout=120, cwd=REPO
+    )
 
 
 def test_burst_is_the_config_as_written_and_sustained_uses_its_clocks() -> None:

@@ -33,7 +33,9 @@ def _rows(shapes: list[tuple[int, int, int]], noise: float, seed: int) -> list[E
         for dt in ("fp16", "int8"):
             for sp in (None, "2:4"):
                 s = EnergySample(m, n, k, dt, sp, 1.0, 0.0, f"{m}x{n}x{k} {dt} {sp or 'dense'}")
-                seconds = nmsim.simulate_gemm(m, n, k, hw, sparsity=sp, dtype=dt).latency_s * 1.07  # any latency
+                seconds = (
+                    nmsim.simulate_gemm(m, n, k, hw, sparsity=sp, dtype=dt).latency_s * 1.07
+                )  # any latency
                 t = energy_terms(hw, s)
                 joules = (TRUTH["static_w"] * seconds + (TRUTH["mac_pj"][dt] * t.issued_macs
                           + TRUTH["dram_pj"] * t.dram_bytes) * 1e-12 + t.other_j)  # fmt: skip
@@ -90,7 +92,9 @@ def test_calibrate_energy_cli_writes_the_fitted_entries(tmp_path: Path) -> None:
         else:
             rows[-1].update({"sparse_ms": s.seconds * 1e3, "sparse_energy_j": s.joules})
     path = tmp_path / "energy.json"
-    path.write_text(json.dumps({"convention": "Y = X @ W: M = tokens", "meta": {"idle_power_w": 70.0}, "rows": rows}))
+    path.write_text(
+        json.dumps({"convention": "Y = X @ W: M = tokens", "meta": {"idle_power_w": 70.0}, "rows": rows})
+    )
     out = tmp_path / "fitted.yaml"
     res = subprocess.run(
         [sys.executable, "-m", "nmsim", "calibrate", "--energy", "--measurements", str(path), "--hw",

@@ -15,7 +15,11 @@ from nmsim.engine.clock_state import at_clock_state
 from nmsim.sparsity import parse_nm
 
 GPUS = ("nvidia_h100_sxm", "nvidia_h200_sxm")
-CONFIGS = {(name, state): at_clock_state(nmsim.load_hardware(name), state) for name in GPUS for state in ("burst", "sustained")}
+CONFIGS = {
+    (name, state): at_clock_state(nmsim.load_hardware(name), state)
+    for name in GPUS
+    for state in ("burst", "sustained")
+}
 dims = st.integers(min_value=1, max_value=20000)
 
 
@@ -28,7 +32,9 @@ dims = st.integers(min_value=1, max_value=20000)
     dtype=st.sampled_from(["int8", "fp8", "fp16", "bf16"]),
     pattern=st.sampled_from([None, "2:4", "1:4", "1:8"]),
 )
-def test_cycles_never_fall_as_k_grows(key: tuple[str, str], m: int, n: int, k: int, dtype: str, pattern: str | None) -> None:
+def test_cycles_never_fall_as_k_grows(
+    key: tuple[str, str], m: int, n: int, k: int, dtype: str, pattern: str | None
+) -> None:
     hw = CONFIGS[key]
     a = nmsim.simulate_gemm(m, n, k, hw, sparsity=pattern, dtype=dtype)
     b = nmsim.simulate_gemm(m, n, k + 1, hw, sparsity=pattern, dtype=dtype)

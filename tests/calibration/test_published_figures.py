@@ -20,7 +20,11 @@ def test_entries_are_complete_unique_and_cited() -> None:
     for f in FIGURES:
         assert set(f) == FIELDS, f["id"]
         assert f["paper"] in BIBLIOGRAPHY, f"{f['id']}: {f['paper']} is not in docs/references.md"
-        assert f["status"] in ("published", "derived", "to_transcribe") and f["bound"] in ("exact", "lower", "peak")
+        assert f["status"] in ("published", "derived", "to_transcribe") and f["bound"] in (
+            "exact",
+            "lower",
+            "peak",
+        )
         values = (f["speedup"], f["energy_ratio"])
         if f["status"] == "to_transcribe":
             assert values == (None, None), f"{f['id']}: no value until it is read off the source"
