@@ -51,6 +51,18 @@ def _load_samples(paths: list[Path], states: tuple[str, ...], measured_in: dict[
     return out
 
 
+def _table(
+    title: str, columns: tuple[str, ...], rows: list[tuple[str, ...]], right_from: int | None = None
+) -> Table:
+    """A rich table; columns from ``right_from`` on are right-justified (numbers)."""
+    table = Table(title=title, title_justify="left")
+    for i, col in enumerate(columns):
+        table.add_column(col, justify="right" if right_from is not None and i >= right_from else "left")
+    for row in rows:
+        table.add_row(*row)
+    return table
+
+
 def _state_stats(samples: list[Sample], measured: np.ndarray, predicted: np.ndarray) -> dict[str, dict]:
     """Per clock state: latency median/max |error| and 2:4 speedup median/max |error|."""
     out: dict[str, dict] = {}
@@ -181,43 +193,28 @@ def calibrate(
         typer.echo(json.dumps(summary, indent=1))
         return
     c = console()
-    pt = Table(title=f"fitted parameters ({result.iterations} iterations)", title_justify="left")
-    for col in ("parameter", "start", "fitted"):
-        pt.add_column(col)
-    for p in params:
-        pt.add_row(p, f"{result.initial[p]:.4g}", f"{result.params[p]:.4g}")
-    c.print(pt)
-    rt = Table(title="residuals: predicted vs measured latency", title_justify="left")
-    for col, just in (
-        ("sample", "left"),
-        ("state", "left"),
-        ("role", "left"),
-        ("measured ms", "right"),
-        ("before ms", "right"),
-        ("after ms", "right"),
-        ("error", "right"),
-    ):
-        rt.add_column(col, justify=just)  # type: ignore[arg-type]
-    for r in rows:
-        rt.add_row(
-            r["label"],
-            r["clock_state"],
-            r["role"],
-            f"{r['measured_ms']:.4g}",
-            f"{r['before_ms']:.4g}",
-            f"{r['after_ms']:.4g}",
-            f"{r['error']:+.1%}",
+    params_rows = [(p, f"{result.initial[p]:.4g}", f"{result.params[p]:.4g}") for p in params]
+    c.print(
+        _table(
+            f"fitted parameters ({result.iterations} iterations)",
+            ("parameter", "start", "fitted"),
+            params_rows,
         )
-    c.print(rt)
-    st = Table(title="2:4 speedup (dense / sparse)", title_justify="left")
-    for col in ("GEMM", "measured", "predicted", "error"):
-        st.add_column(col)
+    )
+    residual_rows = [
+        (r["label"], r["clock_state"], r["role"], f"{r['measured_ms']:.4g}", f"{r['before_ms']:.4g}",
+         f"{r['after_ms']:.4g}", f"{r['error']:+.1%}")
+        for r in rows
+    ]  # fmt: skip
+    columns = ("sample", "state", "role", "measured ms", "before ms", "after ms", "error")
+    c.print(_table("residuals: predicted vs measured latency", columns, residual_rows, right_from=3))
+    speedup_rows = []
     for key, value in sp_meas.items():
         pred = sp_pred.get(key)
-        st.add_row(
-            key, f"{value:.3f}", f"{pred:.3f}" if pred else "", f"{pred / value - 1:+.1%}" if pred else ""
+        speedup_rows.append(
+            (key, f"{value:.3f}", f"{pred:.3f}" if pred else "", f"{pred / value - 1:+.1%}" if pred else "")
         )
-    c.print(st)
+    c.print(_table("2:4 speedup (dense / sparse)", ("GEMM", "measured", "predicted", "error"), speedup_rows))
     for role in ("fit", "check"):
         stats = summary[f"speedup_{role}"]
         if stats["count"]:
@@ -281,22 +278,16 @@ def calibrate_energy(
         typer.echo(json.dumps(summary, indent=1))
         return
     c = console()
-    pt = Table(title="fitted energy parameters", title_justify="left")
-    for col in ("parameter", "fitted"):
-        pt.add_column(col)
-    for name, value in summary["params"].items():
-        pt.add_row(name, f"{value:.4g}")
-    c.print(pt)
+    fitted_rows = [(name, f"{value:.4g}") for name, value in summary["params"].items()]
+    c.print(_table("fitted energy parameters", ("parameter", "fitted"), fitted_rows))
     for stem, watts in idle.items():
         c.print(f"{stem}: measured idle power {watts:.4g} W (fitted static power {result.static_w:.4g} W)")
-    rt = Table(title="energy per GEMM: predicted vs measured", title_justify="left")
-    for col in ("sample", "role", "measured J", "predicted J", "error"):
-        rt.add_column(col)
-    for r in rows:
-        rt.add_row(
-            r["label"], r["role"], f"{r['measured_j']:.4g}", f"{r['predicted_j']:.4g}", f"{r['error']:+.1%}"
-        )
-    c.print(rt)
+    energy_rows = [
+        (r["label"], r["role"], f"{r['measured_j']:.4g}", f"{r['predicted_j']:.4g}", f"{r['error']:+.1%}")
+        for r in rows
+    ]
+    columns = ("sample", "role", "measured J", "predicted J", "error")
+    c.print(_table("energy per GEMM: predicted vs measured", columns, energy_rows, right_from=2))
     c.print(f"median |error|: fitted rows {summary['median_abs_error_fit']:.1%}" + (
         f", held-out rows {summary['median_abs_error_check']:.1%} (max {summary['max_abs_error_check']:.1%})"
         if checked else "") + f"; wrote {out}")  # fmt: skip
