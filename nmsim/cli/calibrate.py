@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 import typer
 import yaml
+from rich.console import Console
 from rich.table import Table
 
 from nmsim.calibration.energy_fit import (
@@ -49,6 +50,14 @@ def _load_samples(paths: list[Path], states: tuple[str, ...], measured_in: dict[
         for s in load_measurements(path).samples_in(states, measured_in.get(path.stem)):
             out.append(replace(s, label=f"{path.stem}:{s.label}") if len(paths) > 1 else s)
     return out
+
+
+def _console_unless_json(summary: dict, as_json: bool) -> Console | None:
+    """Print ``summary`` as JSON and return None, or return the console for the tables."""
+    if as_json:
+        typer.echo(json.dumps(summary, indent=1))
+        return None
+    return console()
 
 
 def _table(
@@ -186,13 +195,10 @@ def calibrate(
         "speedup_fit": speedup_stats(sp_meas, sp_pred, [k for k in sp_meas if k not in checked_keys]),
         "speedup_check": speedup_stats(sp_meas, sp_pred, [k for k in sp_meas if k in checked_keys]),
         "by_clock_state": _state_stats(everything, measured, after),
-        "rows": rows,
-        "out": str(out),
     }
-    if as_json:
-        typer.echo(json.dumps(summary, indent=1))
+    c = _console_unless_json(summary | {"rows": rows, "out": str(out)}, as_json)
+    if c is None:
         return
-    c = console()
     params_rows = [(p, f"{result.initial[p]:.4g}", f"{result.params[p]:.4g}") for p in params]
     c.print(
         _table(
@@ -271,13 +277,10 @@ def calibrate_energy(
         "median_abs_error_fit": float(np.median(np.abs(err[: len(fitted)]))),
         "median_abs_error_check": float(np.median(np.abs(err[len(fitted) :]))) if checked else None,
         "max_abs_error_check": float(np.max(np.abs(err[len(fitted) :]))) if checked else None,
-        "rows": rows,
-        "out": str(out),
     }
-    if as_json:
-        typer.echo(json.dumps(summary, indent=1))
+    c = _console_unless_json(summary | {"rows": rows, "out": str(out)}, as_json)
+    if c is None:
         return
-    c = console()
     fitted_rows = [(name, f"{value:.4g}") for name, value in summary["params"].items()]
     c.print(_table("fitted energy parameters", ("parameter", "fitted"), fitted_rows))
     for stem, watts in idle.items():
