@@ -52,7 +52,9 @@ class GpuConfig(Sourced):
     """Clock/power states and the measured software stack of a GPU config (module docstring)."""
 
     default_clock_state: ClockStateName = Field(
-        "sustained", description="the state nmsim gemm/simulate report when --clock-state is not given"
+        "burst",
+        description="the state nmsim gemm/simulate report when --clock-state is not given; sweeps, recipes "
+        "and every other path run the config as written, i.e. burst, so keep this burst unless they differ",
     )
     sustained: SustainedClocks
     library: LibraryEfficiency | None = None

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -72,3 +73,11 @@ def test_gemm_cli_reports_its_state() -> None:
     assert json.loads(res.stdout)["clock_state"] == "burst"
     res = run("gemm", "--m", "64", "--n", "64", "--k", "64", "--hw", "stc_2x4_like", "--clock-state", "burst")
     assert res.returncode == 2 and "clock-state" in res.stderr and "Traceback" not in res.stderr
+
+
+def test_simulate_cli_reports_its_state(tmp_path: Path) -> None:
+    out = tmp_path / "report.json"
+    res = run("simulate", "--hw", "nvidia_h100_sxm", "--clock-state", "sustained", "--out", str(out))
+    assert res.returncode == 0, res.stderr
+    doc = json.loads(out.read_text())
+    assert doc["clock_state"] == "sustained" and doc["hardware"] == "nvidia_h100_sxm@sustained"
