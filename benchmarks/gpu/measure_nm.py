@@ -184,6 +184,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--b-layout", choices=("col", "row", "both"), default="col", help="X^T column- or row-major"
     )
     ap.add_argument("--repeats", type=int, default=50, help="timed replays per measurement (median)")
+    ap.add_argument(
+        "--runs",
+        type=int,
+        default=1,
+        help="time each op this many times back to back (the spread between runs)",
+    )
     ap.add_argument("--warmup", type=int, default=10, help="untimed replays first")
     ap.add_argument("--warmup-s", type=float, default=0.05, help="and at least this many seconds of warm-up")
     ap.add_argument(
@@ -223,7 +229,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     args = build_parser().parse_args(argv)
-    for name in ("repeats", "max_sets", "check_tokens"):
+    for name in ("repeats", "runs", "max_sets", "check_tokens"):
         if getattr(args, name) < 1:
             build_parser().error(f"--{name.replace('_', '-')} must be >= 1")
     if args.warmup < 0 or args.warmup_s < 0 or args.sustained_s < 0 or args.rotate_mb < 0:
@@ -336,6 +342,8 @@ def make_row(
         row["sustained_sparse_ms"] = _sig(sparse["sustained_ms"])
         row["sustained_speedup"] = _sig(dense["sustained_ms"] / sparse["sustained_ms"], 5)
     for kind, timing in (("dense", dense), ("sparse", sparse)):
+        if timing.get("runs_ms"):
+            row[f"{kind}_runs_ms"] = [_sig(v) for v in timing["runs_ms"]]
         if timing.get("sm_mhz"):
             row[f"{kind}_sm_mhz"] = _sig(timing["sm_mhz"], 5)
         if timing.get("energy_j"):
@@ -550,6 +558,10 @@ class CudaOps:
         if args.cooldown_s > 0:
             time.sleep(args.cooldown_s)
         out["ms"], out["spread"] = self._timed(run, len(fns), args.warmup, args.warmup_s)
+        if args.runs > 1:
+            out["runs_ms"] = [out["ms"]] + [
+                self._timed(run, len(fns), 0, 0.0)[0] for _ in range(args.runs - 1)
+            ]
         meter = getattr(self, "meter", None)
         if meter is not None and meter.available:
             out["sm_mhz"] = meter.sm_mhz()
@@ -648,6 +660,8 @@ class EmulatedOps(CudaOps):
             "ms": statistics.median(ms),
             "spread": [_quantile(ms, 0.1), _quantile(ms, 0.9)],
         }
+        if self.args.runs > 1:
+            out["runs_ms"] = [out["ms"]] * self.args.runs  # the stand-in repeats its one median
         if sustained_s > 0:
             out["sustained_ms"] = out["ms"]
         if self.args.energy_s > 0:

@@ -130,6 +130,8 @@ class Measurement(_Model):
     timing_method: Literal["graph", "launches"] | None = None
     dense_kernel: str | None = None
     sparse_kernel: str | None = None
+    dense_runs_ms: list[PositiveFloat] | None = Field(None, description="median of each of --runs timings")
+    sparse_runs_ms: list[PositiveFloat] | None = Field(None, description="median of each of --runs timings")
     dense_sm_mhz: PositiveFloat | None = Field(
         None, description="mean SM clock while dense_ms was timed (NVML)"
     )

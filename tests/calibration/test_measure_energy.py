@@ -35,7 +35,7 @@ def test_emulated_energy_rows_load_and_feed_the_energy_fit(tmp_path: Path) -> No
     mod = load_script()
     out = tmp_path / "emu.json"
     argv = ["--emulate-cpu", "--only-shapes", "--shape", "64x32x128", "--dtypes", "fp16", "--repeats", "3",
-            "--energy-s", "0.02", "--idle-s", "0.02", "--out", str(out)]  # fmt: skip
+            "--energy-s", "0.02", "--idle-s", "0.02", "--runs", "3", "--out", str(out)]  # fmt: skip
     assert mod.main(argv) == 0
     doc = load_measurements(out)
     row = doc.rows[0]
@@ -45,3 +45,10 @@ def test_emulated_energy_rows_load_and_feed_the_energy_fit(tmp_path: Path) -> No
     assert doc.meta["idle_power_w"] == pytest.approx(100.0, rel=0.05)
     assert doc.plain_clock_state == "sustained"  # no --cooldown-s: back-to-back load
     assert [s.sparsity for s in energy_samples(doc)] == [None, "2:4"]
+    assert row.dense_runs_ms is not None and len(row.dense_runs_ms) == 3  # --runs: one median per run
+
+
+def test_runs_must_be_positive() -> None:
+    mod = load_script()
+    with pytest.raises(SystemExit):
+        mod.parse_args(["--runs", "0"])
