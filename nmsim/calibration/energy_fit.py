@@ -151,7 +151,13 @@ def apply_energy_fit(doc: dict[str, Any], result: EnergyFit, note: str) -> dict[
     energy = new["energy"]
     node = energy["node_nm"]
     energy["static"] = {"watts": float(f"{result.static_w:.4g}"), "source": note}
-    energy["dram_per_byte"] = {"pj": float(f"{result.dram_pj_per_byte:.4g}"), "node_nm": node, "source": note}
+    dram = {"pj": float(f"{result.dram_pj_per_byte:.4g}"), "node_nm": node, "source": note}
+    levels = new.get("memory", {}).get("levels")
+    if levels:  # hardware schema 2.0: the off-chip level's read and write energies, per byte
+        levels[-1]["read_energy"] = {**dram, "per": "byte"}
+        levels[-1]["write_energy"] = {**dram, "per": "byte"}
+    else:
+        energy["dram_per_byte"] = dram
     for dt, pj in result.mac_pj.items():
         energy.setdefault("mac", {})[dt] = {"pj": float(f"{pj:.4g}"), "node_nm": node, "source": note}
     hardware_from_document(new, "energy-calibrated config")  # validate
