@@ -32,6 +32,7 @@ _COMMAND_MODULES: tuple[str, ...] = (
     "frontier",
     "plot",
     "calibrate",
+    "published",
 )
 
 
@@ -52,7 +53,9 @@ def main() -> None:
     """Entry point: run the app; bad input becomes one line on stderr and exit status 2."""
     _register_all()
     try:
-        app(standalone_mode=False)
+        code = app(standalone_mode=False)  # without standalone mode click returns typer.Exit's code
+        if isinstance(code, int) and code:
+            sys.exit(code)
     except NmsimInputError as exc:
         typer.echo(f"error: {exc.line()}", err=True)
         sys.exit(2)

@@ -1,4 +1,4 @@
-"""``nmsim frontier``: accuracy against latency/energy/EDP/training energy, Pareto frontier labelled."""
+"""``nmsim frontier``: accuracy (%) against latency/energy/EDP/training energy, one point per cell, Pareto frontier labelled."""
 
 from __future__ import annotations
 
@@ -10,12 +10,12 @@ from nmsim.cli.common import console
 from nmsim.explore.checkpoint import read_results
 from nmsim.explore.frontier import points_table, sweep_points, trace_points, x_axis
 from nmsim.explore.plan import resolve_traces
-from nmsim.explore.plot_frontier import plot_frontier
-from nmsim.explore.plotting import check_plot_path
 from nmsim.explore.spec import split_list
 from nmsim.io.atomic import write_text_atomic
 from nmsim.io.loaders import load_hardware
 from nmsim.io.registry import DEFAULT_HARDWARE, data_dir
+from nmsim.plots.frontier import plot_frontier
+from nmsim.plots.style import check_plot_path
 
 
 def default_traces() -> list[str]:
@@ -44,7 +44,7 @@ def frontier(
     ),
     title: str | None = typer.Option(None, "--title", help="plot title"),
 ) -> None:
-    """One point per recipe and N:M target on each config; the Pareto frontier drawn and labelled."""
+    """One point per cell (recipe, N:M target and density, variant, source; seeds as mean ± std) on each config; the Pareto frontier drawn and labelled."""
     from nmsim.cli import fail
 
     check_plot_path(out)

@@ -7,7 +7,7 @@ from pathlib import Path
 import typer
 
 from nmsim.cli.common import HW_OPTION, console, resolve_hw, resolve_trace
-from nmsim.explore.plotting import check_plot_path
+from nmsim.plots.style import check_plot_path
 
 plot_app = typer.Typer(
     help="Plots of one trace on one config: roofline, per-layer breakdown.", no_args_is_help=True
@@ -24,7 +24,7 @@ def roofline(
     label_top: int = typer.Option(6, "--label-top", help="name this many of the slowest layers"),
 ) -> None:
     """Each layer's dense-equivalent throughput against its DRAM intensity, under the roofs."""
-    from nmsim.explore.plot_roofline import plot_roofline
+    from nmsim.plots.roofline import plot_roofline
 
     check_plot_path(out)
     plot_roofline(resolve_trace(trace), resolve_hw(hw), out, label_top)
@@ -39,7 +39,7 @@ def breakdown(
     by: str = typer.Option("group", "--by", help="group (block numbers merged) | layer"),
 ) -> None:
     """Energy by component, PE utilization and latency share per layer (group)."""
-    from nmsim.explore.plot_breakdown import plot_breakdown
+    from nmsim.plots.breakdown import plot_breakdown
 
     check_plot_path(out)
     plot_breakdown(resolve_trace(trace), resolve_hw(hw), out, by)

@@ -7,15 +7,17 @@ import re
 from pathlib import Path
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from nmsim.cli import fail
 from nmsim.cli.common import console, emit, fmt_energy, fmt_time, resolve_hw
 from nmsim.cost.compare import RecipeRow, recipe_rows
 from nmsim.cost.options import CostOptions
-from nmsim.cost.plot import KIND_COLOURS, plot_recipes
 from nmsim.io.loaders import expand_trace_paths, load_trace
 from nmsim.io.registry import DEFAULT_HARDWARE
+from nmsim.plots.recipes import plot_recipes
+from nmsim.plots.style import KIND_COLOURS
 from nmsim.schemas.trace import Trace
 from nmsim.workloads.scope import check_scope
 
@@ -41,8 +43,8 @@ def _pct(x: float) -> str:
 def _accuracy(row: RecipeRow) -> str:
     if row.accuracy is None:
         return "—"
-    std = f"±{row.accuracy_std:.3f}" if row.accuracy_std is not None else ""
-    return f"{row.accuracy:.4f}{std}"
+    std = f" ± {100 * row.accuracy_std:.2f}" if row.accuracy_std is not None else ""
+    return f"{100 * row.accuracy:.2f}{std}"
 
 
 _PREFIXES = (
@@ -80,7 +82,7 @@ def summary_table(rows: list[RecipeRow], hardware: str) -> Table:
     cols += [("recipe", "left"), ("target", "left")]
     cols += [("seeds", "right")] if seeds else []
     cols += [
-        ("accuracy", "right"),
+        ("accuracy\n%", "right"),
         (f"inf\nlatency\n{inf_lat[1]}", "right"),
         (f"inf\nenergy\n{inf_e[1]}", "right"),
         ("inf\nPE\nutil", "right"),
@@ -95,7 +97,7 @@ def summary_table(rows: list[RecipeRow], hardware: str) -> Table:
     for r in rows:
         tc = r.training
         cells = [r.model] if many_models else []
-        cells += [r.recipe, r.target.replace("unstructured", "unstruct.")]
+        cells += [escape(r.recipe_text), r.target.replace("unstructured", "unstruct.")]
         cells += [str(len(r.traces))] if seeds else []
         cells += [
             _accuracy(r),
@@ -125,7 +127,7 @@ def share_table(rows: list[RecipeRow], hardware: str) -> Table:
             continue
         e, s = r.phase_kind_share("energy_pj"), r.phase_kind_share("latency_s")
         cells = [f"{_pct(e[k])} / {_pct(s[k])}" if k in e and (e[k] or s[k]) else "" for k in kinds]
-        t.add_row(r.recipe, r.target.replace("unstructured", "unstruct."), *cells)
+        t.add_row(escape(r.recipe_text), r.target.replace("unstructured", "unstruct."), *cells)
     return t
 
 
@@ -150,7 +152,7 @@ def phase_table(rows: list[RecipeRow], hardware: str) -> Table:
         for ph in r.training.phases:
             tot = ph.total
             t.add_row(
-                r.recipe,
+                escape(r.recipe_text),
                 r.target,
                 ph.name,
                 ph.kind,
