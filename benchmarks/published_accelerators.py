@@ -58,12 +58,16 @@ class Row:
     verdict: str
 
 
-def _gap(nmsim_value: float | None, paper: float | None, bound: str, target: float) -> tuple[str, bool | None]:
+def _gap(
+    nmsim_value: float | None, paper: float | None, bound: str, target: float
+) -> tuple[str, bool | None]:
     """('+x%', within target) against an exact figure, or against a lower bound ('≥' figure)."""
     if nmsim_value is None or paper is None:
         return "", None
     if bound == "lower":
-        return ("meets" if nmsim_value >= paper else f"{nmsim_value / paper - 1:+.0%} below"), nmsim_value >= paper
+        return (
+            "meets" if nmsim_value >= paper else f"{nmsim_value / paper - 1:+.0%} below"
+        ), nmsim_value >= paper
     gap = nmsim_value / paper - 1
     return f"{gap:+.1%}", abs(gap) <= target
 
@@ -98,7 +102,9 @@ def _row(fid: str, machine: str, workload: str, ratios: list[tuple[float, float]
     en_gap, en_ok = _gap(nm_en, f["energy_ratio"], f["bound"], ENERGY_TARGET)
     checks = [ok for ok in (sp_ok, en_ok) if ok is not None]
     verdict = "within target" if checks and all(checks) else f"miss: {reason}" if checks else reason
-    gaps = "; ".join(g for g in (f"speedup {sp_gap}" if sp_gap else "", f"energy {en_gap}" if en_gap else "") if g)
+    gaps = "; ".join(
+        g for g in (f"speedup {sp_gap}" if sp_gap else "", f"energy {en_gap}" if en_gap else "") if g
+    )
     return Row(
         figure=fid,
         source=f"[{f['paper']}] {f['where']}",
@@ -120,7 +126,10 @@ def measured_h100_rows() -> list[dict[str, object]]:
     doc = load_measurements(ROOT / "results" / "gpu" / "h100_24_calibration.json")
     hw = nmsim.load_hardware("nvidia_h100_sxm")
     out = []
-    for state, samples in (("burst", doc.samples(plain_state="burst")), ("sustained", doc.samples(sustained=True))):
+    for state, samples in (
+        ("burst", doc.samples(plain_state="burst")),
+        ("sustained", doc.samples(sustained=True)),
+    ):
         keep = [s for s in samples if s.dtype in ("fp16", "bf16") and ".Brow" not in s.label]
         measured = speedups(keep, np.array([s.seconds for s in keep]))
         as_state = [Sample(s.m, s.n, s.k, s.dtype, s.sparsity, s.seconds, s.label, state) for s in keep]
@@ -139,7 +148,9 @@ def peak_check() -> float:
     """nmsim's 2:4 fp16 speedup at 16384³ on the H100 hardware model (burst): must not exceed the peak 2×."""
     hw = at_clock_state(nmsim.load_hardware("nvidia_h100_sxm"), "burst")
     dense = nmsim.simulate_gemm(16384, 16384, 16384, hw, dtype="fp16")
-    return dense.latency_s / nmsim.simulate_gemm(16384, 16384, 16384, hw, sparsity="2:4", dtype="fp16").latency_s
+    return (
+        dense.latency_s / nmsim.simulate_gemm(16384, 16384, 16384, hw, sparsity="2:4", dtype="fp16").latency_s
+    )
 
 
 COMPARISONS: list[tuple[str, str, str, Callable[[], list[tuple[float, float]]], str]] = [
@@ -157,7 +168,9 @@ COMPARISONS: list[tuple[str, str, str, Callable[[], list[tuple[float, float]]], 
 
 
 def main() -> None:
-    rows = [_row(fid, machine, workload, run(), reason) for fid, machine, workload, run, reason in COMPARISONS]
+    rows = [
+        _row(fid, machine, workload, run(), reason) for fid, machine, workload, run, reason in COMPARISONS
+    ]
     h100 = measured_h100_rows()
     peak = peak_check()
     write_text_atomic(
@@ -184,7 +197,9 @@ def main() -> None:
         (ml, mh), (pl, ph) = h["measured"], h["predicted"]  # type: ignore[misc]
         print(f"| {h['state']} (h100_24_calibration.json) | {h['gemms']} | {ml:.2f}–{mh:.2f}× | {pl:.2f}–{ph:.2f}× | "
               f"{h['median_error']:.1%} / {h['max_error']:.1%} |")  # fmt: skip
-    print(f"\nPeak ratio ([A100-WP], [H100-WP]: 2× at 2:4): nmsim's H100 hardware model gives {peak:.2f}× at 16384³ fp16.")
+    print(
+        f"\nPeak ratio ([A100-WP], [H100-WP]: 2× at 2:4): nmsim's H100 hardware model gives {peak:.2f}× at 16384³ fp16."
+    )
 
 
 if __name__ == "__main__":
