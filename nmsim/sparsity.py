@@ -12,8 +12,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from nmsim.errors import NmsimInputError
+from nmsim.limits import MAX_M_IN_NM, MAX_NM_DIGITS
 
-_NM_RE = re.compile(r"^\s*(-?\d+)\s*:\s*(-?\d+)\s*$")
+_DIGITS = rf"-?\d{{1,{MAX_NM_DIGITS}}}"
+_NM_RE = re.compile(rf"^\s*({_DIGITS})\s*:\s*({_DIGITS})\s*$")
 
 
 @dataclass(frozen=True, order=True)
@@ -37,15 +39,22 @@ class NM:
 
 
 def parse_nm(text: str, field: str = "sparsity") -> NM:
-    """Parse ``"n:m"`` (1 ≤ n ≤ m) or raise :class:`NmsimInputError` naming ``field``."""
-    match = _NM_RE.match(str(text))
+    """Parse ``"n:m"`` (1 ≤ n ≤ m ≤ :data:`~nmsim.limits.MAX_M_IN_NM`) or raise :class:`NmsimInputError`
+    naming ``field``."""
+    match = _NM_RE.match(str(text)[:64])
     if not match:
-        raise NmsimInputError(field, "expected 'n:m' with integers 1 <= n <= m, e.g. '2:4'", text)
+        raise NmsimInputError(
+            field,
+            f"expected 'n:m' with integers 1 <= n <= m <= {MAX_M_IN_NM} (MAX_M_IN_NM), e.g. '2:4'",
+            text,
+        )
     n, m = int(match.group(1)), int(match.group(2))
     if m < 1 or n < 1:
         raise NmsimInputError(field, "n and m must be >= 1 in 'n:m'", text)
     if n > m:
         raise NmsimInputError(field, "n must be <= m in 'n:m'", text)
+    if m > MAX_M_IN_NM:
+        raise NmsimInputError(field, f"m must be at most {MAX_M_IN_NM} (MAX_M_IN_NM) in 'n:m'", text)
     return NM(n, m)
 
 

@@ -47,6 +47,7 @@ from pydantic import (
 from nmsim.errors import NmsimInputError
 from nmsim.io.atomic import write_text_atomic
 from nmsim.io.loaders import read_document, validate_model
+from nmsim.limits import Dim
 from nmsim.sparsity import parse_nm
 
 FORMAT = "nmsim-measurements/1"
@@ -104,16 +105,16 @@ def nmsim_dtype(name: str) -> str:
 
 
 class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 class Measurement(_Model):
     """One measured GEMM shape and dtype: dense and/or sparse latency in milliseconds."""
 
     label: str = ""
-    M: PositiveInt = Field(description="rows of the first operand (see the file's convention)")
-    N: PositiveInt = Field(description="columns of the output (see the file's convention)")
-    K: PositiveInt = Field(description="reduction length; the N:M groups run along it")
+    M: Dim = Field(description="rows of the first operand (see the file's convention)")
+    N: Dim = Field(description="columns of the output (see the file's convention)")
+    K: Dim = Field(description="reduction length; the N:M groups run along it")
     dtype: str = Field(description="input dtype: float16, bfloat16, int8, float8_e4m3fn (or nmsim names)")
     pattern: str = Field("2:4", description="N:M pattern of the sparse operand, along K")
     dense_ms: PositiveFloat | None = None

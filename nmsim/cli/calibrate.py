@@ -24,7 +24,8 @@ from nmsim.calibration.fit import Sample, fit, predict, speedup_stats, speedups
 from nmsim.calibration.measurements import load_measurements
 from nmsim.cli import fail
 from nmsim.cli.common import console
-from nmsim.io.atomic import write_text_atomic
+from nmsim.errors import NmsimInputError
+from nmsim.io.atomic import check_output_path, write_text_atomic
 from nmsim.io.loaders import hardware_from_document, read_document, resolve_hardware_path
 
 STATE_CHOICES = {"burst": ("burst",), "sustained": ("sustained",), "both": ("burst", "sustained")}
@@ -129,33 +130,30 @@ def calibrate(
     as_json: bool = typer.Option(False, "--json", help="print the residuals as JSON"),
 ) -> None:
     """Least-squares fit of PARAMs to measured latencies; prints the residual table; writes NEW.yaml."""
+    check_output_path(out)
+    try:
+        pattern = re.compile(holdout) if holdout else None
+    except re.error as exc:
+        raise NmsimInputError("--holdout", f"a regular expression ({exc})", holdout) from None
+    declared = _pairs(measured_in, "--measured-in", ("burst", "sustained"))
     if energy:
-        calibrate_energy(
-            measurements,
-            hw,
-            out,
-            holdout,
-            _pairs(measured_in, "--measured-in", ("burst", "sustained")),
-            as_json,
-        )
+        calibrate_energy(measurements, hw, out, pattern, declared, as_json)
         return
-    if not fit_params:
-        fail("--fit: name the parameters to fit (or use --energy)")
+    params = [p.strip() for p in (fit_params or "").split(",") if p.strip()]
+    if not params:
+        fail("--fit: at least one dotted parameter, e.g. array.clock_ghz (or --energy)")
     if clock_state not in STATE_CHOICES:
         fail(f"--clock-state: one of burst, sustained, both (got '{clock_state}')")
     states = STATE_CHOICES["sustained" if sustained else clock_state]
-    declared = _pairs(measured_in, "--measured-in", ("burst", "sustained"))
     samples = _load_samples(measurements, states, declared)
     if not samples:
         fail(f"measurements: no latencies measured in clock state {'/'.join(states)}")
-    pattern = re.compile(holdout) if holdout else None
     fitted = [s for s in samples if not (pattern and pattern.search(s.label))]
     checked = [s for s in samples if pattern and pattern.search(s.label)]
     if not fitted:
         fail(f"holdout: '{holdout}' leaves no samples to fit")
     base_path = resolve_hardware_path(hw)
     doc = read_document(base_path)
-    params = [p.strip() for p in fit_params.split(",") if p.strip()]
     names = " + ".join(p.name for p in measurements)
     note = f"fitted by nmsim calibrate to {names} ({len(fitted)} latencies)"
     ties = _pairs(tie, "--tie")
@@ -239,7 +237,12 @@ def calibrate(
 
 
 def calibrate_energy(
-    paths: list[Path], hw: str, out: Path, holdout: str | None, measured_in: dict[str, str], as_json: bool
+    paths: list[Path],
+    hw: str,
+    out: Path,
+    pattern: re.Pattern[str] | None,
+    measured_in: dict[str, str],
+    as_json: bool,
 ) -> None:
     """``nmsim calibrate --energy``: the linear energy fit (nmsim/calibration/energy_fit.py)."""
     samples: list[EnergySample] = []
@@ -253,7 +256,6 @@ def calibrate_energy(
     if not samples:
         fail("measurements: no rows with measured energy (dense_energy_j / sparse_energy_j); "
              "measure with benchmarks/gpu/measure_nm.py --energy-s")  # fmt: skip
-    pattern = re.compile(holdout) if holdout else None
     fitted = [s for s in samples if not (pattern and pattern.search(s.label))]
     checked = [s for s in samples if pattern and pattern.search(s.label)]
     base_path = resolve_hardware_path(hw)

@@ -7,6 +7,8 @@ from pathlib import Path
 import typer
 
 from nmsim.cli.common import HW_OPTION, console, resolve_hw, resolve_trace
+from nmsim.io.atomic import check_output_path
+from nmsim.limits import MAX_LABELS
 from nmsim.plots.style import check_plot_path
 
 plot_app = typer.Typer(
@@ -21,12 +23,15 @@ def roofline(
     trace: Path | None = TRACE_ARG,
     hw: str | None = HW_OPTION,
     out: Path = OUT_OPT,
-    label_top: int = typer.Option(6, "--label-top", help="name this many of the slowest layers"),
+    label_top: int = typer.Option(
+        6, "--label-top", min=0, max=MAX_LABELS, help="name this many of the slowest layers"
+    ),
 ) -> None:
     """Each layer's dense-equivalent throughput against its DRAM intensity, under the roofs."""
     from nmsim.plots.roofline import plot_roofline
 
     check_plot_path(out)
+    check_output_path(out)
     plot_roofline(resolve_trace(trace), resolve_hw(hw), out, label_top)
     console().print(f"wrote {out}", highlight=False)
 
@@ -42,6 +47,7 @@ def breakdown(
     from nmsim.plots.breakdown import plot_breakdown
 
     check_plot_path(out)
+    check_output_path(out)
     plot_breakdown(resolve_trace(trace), resolve_hw(hw), out, by)
     console().print(f"wrote {out}", highlight=False)
 

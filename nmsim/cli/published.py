@@ -117,6 +117,7 @@ def build(
 ) -> None:
     """Build one trace per published row into ``<out>/<paper>_<model>/`` (deterministic, atomic)."""
     from nmsim.errors import NmsimInputError
+    from nmsim.io.atomic import check_output_path
     from nmsim.published.build import build_traces, check_traces, write_traces
     from nmsim.published.tables import PGF_TABLES, load_tables
 
@@ -124,6 +125,8 @@ def build(
     if model is not None and model not in paper.models:
         raise NmsimInputError("--model", ", ".join(paper.models), model)
     folder = out or _default_out()
+    if not check:
+        check_output_path(folder, "--out", folder=True)
     built = build_traces(paper, model=model)
     con = console()
     if check:

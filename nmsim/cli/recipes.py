@@ -11,11 +11,13 @@ from rich.markup import escape
 from rich.table import Table
 
 from nmsim.cli import fail
-from nmsim.cli.common import console, emit, fmt_energy, fmt_time, resolve_hw
+from nmsim.cli.common import check_outputs, console, emit, fmt_energy, fmt_time, resolve_hw
 from nmsim.cost.compare import RecipeRow, recipe_rows
 from nmsim.cost.options import CostOptions
+from nmsim.io.atomic import check_output_path, transaction
 from nmsim.io.loaders import expand_trace_paths, load_trace
 from nmsim.io.registry import DEFAULT_HARDWARE
+from nmsim.limits import MAX_LANES
 from nmsim.plots.recipes import plot_recipes
 from nmsim.plots.style import KIND_COLOURS
 from nmsim.schemas.trace import Trace
@@ -196,13 +198,15 @@ def recipes(
     ),
     no_refresh: bool = typer.Option(False, "--no-refresh", help="leave mask work out of the totals"),
     refresh_lanes: int = typer.Option(
-        0, "--refresh-lanes", help="mask-unit ops/cycle (0: array cols × cores)"
+        0, "--refresh-lanes", min=0, max=MAX_LANES, help="mask-unit ops/cycle (0: array cols × cores)"
     ),
     fused_refresh: bool = typer.Option(
         False, "--fused-refresh", help="masks computed in the optimizer's weight pass: no extra weight read"
     ),
 ) -> None:
     """One row per recipe (and N:M target): accuracy, inference cost, training-run cost, FLOPs vs dense."""
+    check_outputs(out)
+    check_output_path(plot, "--plot", folder=True)
     if nm is not None:
         check_scope(scope)
     opts = CostOptions(
@@ -219,17 +223,18 @@ def recipes(
     if len(set(names)) != len(names):
         fail("--hw: the same hardware config is given twice")
     results = [(c, recipe_rows(loaded, c, opts, nm, scope)) for c in configs]
-    if plot is not None:
-        for c, rows in results:
-            path = plot_recipes(rows, c.name, plot / f"recipes_{_safe(c.name)}.png")
-            typer.echo(f"wrote {path}", err=True)
-    if as_json or out is not None:
-        doc = [
-            {"hardware": c.name, "options": opts.to_dict(), "rows": [r.to_dict() for r in rows]}
-            for c, rows in results
-        ]
-        emit(json.dumps(doc, indent=1) + "\n", out)
-        return
+    with transaction():  # the plots and the JSON: all or none
+        if plot is not None:
+            for c, rows in results:
+                path = plot_recipes(rows, c.name, plot / f"recipes_{_safe(c.name)}.png")
+                typer.echo(f"wrote {path}", err=True)
+        if as_json or out is not None:
+            doc = [
+                {"hardware": c.name, "options": opts.to_dict(), "rows": [r.to_dict() for r in rows]}
+                for c, rows in results
+            ]
+            emit(json.dumps(doc, indent=1) + "\n", out)
+            return
     con = console()
     for c, rows in results:
         con.print(summary_table(rows, c.name))

@@ -7,6 +7,16 @@ from pathlib import Path
 import typer
 
 from nmsim.errors import NmsimInputError
+from nmsim.io.atomic import check_output_path
+from nmsim.limits import (
+    MAX_BATCH,
+    MAX_LR,
+    MAX_SEED,
+    MAX_SEEDS,
+    MAX_STEPS,
+    MAX_WORKERS,
+    check_float,
+)
 
 _DECAYS = ("step", "linear", "exp")
 _GRADS = ("autodiff", "ste", "srste")
@@ -56,17 +66,19 @@ def train(
     targets: str | None = typer.Option(
         None, help="layers: ff|qkvo|ff+qkvo|all, names or re:<regex>, comma-sep"
     ),
-    steps: int = typer.Option(1500, min=1, help="optimizer steps"),
-    seed: int = typer.Option(1, help="seed of the weights and the training data"),
-    batch_size: int = typer.Option(64, min=1, help="sentence pairs per step"),
+    steps: int = typer.Option(1500, min=1, max=MAX_STEPS, help="optimizer steps"),
+    seed: int = typer.Option(1, min=0, max=MAX_SEED, help="seed of the weights and the training data"),
+    batch_size: int = typer.Option(64, min=1, max=MAX_BATCH, help="sentence pairs per step"),
     lr: float = typer.Option(2e-3, help="peak learning rate (AdamW)"),
-    threads: int | None = typer.Option(None, min=1, help="torch CPU threads"),
+    threads: int | None = typer.Option(None, min=1, max=MAX_WORKERS, help="torch CPU threads"),
     device: str = typer.Option("cpu", help="torch device: cpu, cuda or cuda:N"),
     out: Path = typer.Option(..., help="trace file to write (JSON)"),
 ) -> None:
     """Train the reference model under a recipe and write its layer trace."""
     if task != "translation":
         raise NmsimInputError("task", "only 'translation'", task)
+    check_float("lr", lr, 0.0, MAX_LR, low_open=True)
+    check_output_path(out)
     _choice("decay", decay, _DECAYS)
     _choice("grad-mode", grad_mode, _GRADS)
     _choice("structure", structure, _STRUCTS)
@@ -117,9 +129,9 @@ def train_grid(
     out: Path = typer.Option(Path("traces/translation"), help="folder of the cell traces"),
     seeds: str = typer.Option("1,2,3", help="comma-separated seeds"),
     patterns: str = typer.Option("2:4,1:8,1:16", help="comma-separated N:M targets"),
-    steps: int = typer.Option(1500, min=1, help="optimizer steps per cell"),
-    workers: int = typer.Option(1, min=1, help="parallel processes"),
-    threads: int = typer.Option(1, min=1, help="torch threads per process"),
+    steps: int = typer.Option(1500, min=1, max=MAX_STEPS, help="optimizer steps per cell"),
+    workers: int = typer.Option(1, min=1, max=MAX_WORKERS, help="parallel processes"),
+    threads: int = typer.Option(1, min=1, max=MAX_WORKERS, help="torch threads per process"),
     device: str = typer.Option("cpu", help="torch device of every cell: cpu, cuda or cuda:N"),
     limit: int | None = typer.Option(None, min=1, help="run at most this many missing cells"),
 ) -> None:
@@ -132,7 +144,16 @@ def train_grid(
         seed_list = [int(s) for s in seeds.split(",") if s.strip()]
     except ValueError:
         raise NmsimInputError("seeds", "comma-separated integers, e.g. 1,2,3", seeds) from None
+    if not seed_list or len(seed_list) > MAX_SEEDS or not all(0 <= s <= MAX_SEED for s in seed_list):
+        raise NmsimInputError(
+            "seeds", f"1 to {MAX_SEEDS} comma-separated integers from 0 to {MAX_SEED}", seeds
+        )
     pats = [str(parse_nm(p, "patterns")) for p in patterns.split(",") if p.strip()]
+    if not pats or len(pats) > MAX_SEEDS:
+        raise NmsimInputError(
+            "patterns", f"1 to {MAX_SEEDS} comma-separated N:M targets, e.g. 2:4,1:8", patterns
+        )
+    check_output_path(out, "--out", folder=True)
     _need_torch()
     _need_device(device)
     from nmsim.train.grid import run_grid

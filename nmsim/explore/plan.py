@@ -6,6 +6,7 @@ slowest, hardware combinations (base config, then each parameter, the last faste
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import math
@@ -27,8 +28,10 @@ from nmsim.io.loaders import (
     trace_to_json,
 )
 from nmsim.io.registry import DEFAULT_HARDWARE, default_trace_path
+from nmsim.limits import MAX_SWEEP_POINTS
 from nmsim.schemas.hardware import HardwareConfig
 from nmsim.schemas.trace import Trace
+from nmsim.sim.bounds import check_layers
 
 FORMAT_VERSION = 1  # bump when the results' columns or their meaning change (invalidates checkpoints)
 
@@ -125,7 +128,18 @@ class SweepPlan:
             for section in _SECTIONS:
                 if section in base.doc and doc.get(section) is base.doc[section]:
                     doc[section] = getattr(cfg, section)
-        return _validate_hw(doc, source)
+        config = _validate_hw(doc, source)
+        check_layers(config, self.shapes)
+        return config
+
+    @functools.cached_property
+    def shapes(self) -> tuple[tuple[str, int, int, int, int], ...]:
+        """Every distinct GEMM shape of the sweep's traces (for :func:`nmsim.sim.bounds.check_layers`)."""
+        seen: dict[tuple[int, int, int, int], str] = {}
+        for t in self.traces:
+            for x in t.trace.layers:
+                seen.setdefault((x.m, x.n, x.k, x.repeat), x.name)  # type: ignore[arg-type]
+        return tuple((name, *shape) for shape, name in seen.items())
 
 
 _SECTIONS = ("array", "sparse", "memory", "energy")
@@ -189,6 +203,12 @@ def make_plan(spec: SweepSpec) -> SweepPlan:
     plan = SweepPlan(tuple(traces), tuple(spec.nm), tuple(hw), keys, values, spec.compat)
     digest = hashlib.sha256(_fingerprint_text(plan).encode()).hexdigest()
     plan = SweepPlan(plan.traces, plan.nm, plan.hw, keys, values, spec.compat, digest)
+    if plan.n_points > MAX_SWEEP_POINTS:
+        raise NmsimInputError(
+            "sweep",
+            f"at most {MAX_SWEEP_POINTS:,} points (MAX_SWEEP_POINTS): traces × patterns × configs",
+            plan.n_points,
+        )
     _check_combos(plan)
     return plan
 

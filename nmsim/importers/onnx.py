@@ -26,6 +26,7 @@ import numpy as np
 from pydantic import ValidationError
 
 from nmsim.errors import NmsimInputError, from_validation_error
+from nmsim.io.guard import check_onnx_model, check_onnx_size
 from nmsim.schemas.trace import ConvShape, Layer, MaskStats, Trace
 from nmsim.workloads.scope import apply_nm, check_scope
 
@@ -410,6 +411,7 @@ def import_onnx(
         if v is not None and (isinstance(v, bool) or v < 1):
             raise NmsimInputError(field, "must be a positive integer", v)
     p = Path(path)
+    check_onnx_size(p)
     try:
         model = onnx.load(str(p))
     except Exception as exc:  # protobuf decode errors, missing files, external data
@@ -421,6 +423,7 @@ def import_onnx(
         raise NmsimInputError(
             "model", f"ONNX shape inference failed: {str(exc).splitlines()[0][:200]}"
         ) from None
+    check_onnx_model(onnx, model, str(p))  # with the shapes inference filled in (outputs may omit them)
     g = _Graph(model, onnx)
     layers: list[Layer] = []
     seen: Counter[str] = Counter()

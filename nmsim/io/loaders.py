@@ -13,6 +13,7 @@ from pydantic import BaseModel, ValidationError
 
 from nmsim.errors import NmsimInputError, from_validation_error
 from nmsim.io.atomic import write_text_atomic
+from nmsim.io.guard import check_document_text, parse_guarded, read_text
 from nmsim.io.registry import data_dir, shipped_hardware
 from nmsim.io.yaml_safe import load_yaml
 from nmsim.schemas.hardware import HardwareConfig
@@ -36,23 +37,37 @@ HW_ALIASES: dict[str, str] = {
 }
 
 
+DOCUMENT_SUFFIXES = (".json", ".yaml", ".yml")
+"""The file types nmsim reads configs, traces, recipes, sweep and measurement files from."""
+
+
 def read_document(path: str | os.PathLike[str]) -> Any:
-    """Parse a YAML or JSON file, raising one-line errors for unreadable or malformed files."""
+    """Parse a YAML or JSON file, raising one-line errors for unreadable, malformed or hostile files
+    (size, nesting depth and value count are checked before parsing: :mod:`nmsim.io.guard`)."""
     p = Path(path)
+    if p.is_dir():
+        raise NmsimInputError("file", f"'{p}' is a folder, not a JSON or YAML file")
+    text = read_text(p)
+    suffix = p.suffix.lower()
+    known = suffix in DOCUMENT_SUFFIXES
+    kind = suffix.lstrip(".") if known else "JSON or YAML"
+    allowed = "" if known else f" (nmsim reads {', '.join(DOCUMENT_SUFFIXES)} files)"
+    check_document_text(text, str(p), suffix == ".json")
     try:
-        text = p.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else type(exc).__name__
-        raise NmsimInputError("file", f"cannot read '{p}': {reason}") from None
-    try:
-        if p.suffix.lower() == ".json":
-            return json.loads(text)
-        return load_yaml(text)
-    except (json.JSONDecodeError, yaml.YAMLError) as exc:
+        if suffix == ".json":
+            data = parse_guarded(json.loads, text, str(p))
+        else:
+            data = parse_guarded(load_yaml, text, str(p))
+    except NmsimInputError:
+        raise
+    except (json.JSONDecodeError, yaml.YAMLError, ValueError) as exc:
         mark = getattr(exc, "problem_mark", None)
         where = getattr(exc, "lineno", None) or (mark.line + 1 if mark is not None else None)
         at = f" near line {where}" if where is not None else ""
-        raise NmsimInputError("file", f"'{p}' is not valid {p.suffix.lstrip('.') or 'YAML'}{at}") from None
+        raise NmsimInputError("file", f"'{p}' is not valid {kind}{at}{allowed}") from None
+    if not known and not isinstance(data, dict | list):
+        raise NmsimInputError("file", f"'{p}' is not a JSON or YAML document{allowed}")
+    return data
 
 
 def validate_model(cls: type[M], data: Any, source: str | None, expected: str | None = None) -> M:
@@ -147,14 +162,27 @@ def load_hardware(name_or_path: str | os.PathLike[str], **overrides: Any) -> Har
 
 
 def load_trace(path: str | os.PathLike[str]) -> Trace:
-    """Load and validate a trace (JSON or YAML)."""
-    return validate_model(Trace, read_document(path), str(path))
+    """Load and validate one trace (JSON or YAML): a file, a shipped trace's name
+    (``wmt_transformer_1x8``, ``zoo/vit_b16``), or a folder or glob that names exactly one file."""
+    files = expand_trace_paths(path)
+    if len(files) != 1:
+        raise NmsimInputError(
+            "trace", f"one trace; this names {len(files)} files (nmsim.load_traces reads them all)", str(path)
+        )
+    return validate_model(Trace, read_document(files[0]), files[0])
+
+
+def load_traces(item: str | os.PathLike[str]) -> list[Trace]:
+    """Every trace ``item`` names: a file, a shipped name, a folder (its ``*.json``) or a glob."""
+    return [validate_model(Trace, read_document(f), f) for f in expand_trace_paths(item)]
 
 
 def expand_trace_paths(item: str | os.PathLike[str]) -> list[str]:
     """Trace files named by ``item``: a file, a glob, a folder (its ``*.json``, sorted), or a shipped
     trace or folder by name (``wmt_transformer_1x8``, ``translation``)."""
     text = str(item)
+    if Path(text).is_file():
+        return [text]
     if any(c in text for c in "*?["):
         found = sorted(glob.glob(text))
         if not found:

@@ -8,11 +8,26 @@ from __future__ import annotations
 
 import math
 from functools import cached_property
-from typing import Annotated, Literal
+from typing import Literal
 
-from pydantic import Field, PositiveFloat, PositiveInt, field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from nmsim.dtypes import DType
+from nmsim.limits import (
+    ArrayDim,
+    BufferKB,
+    Cores,
+    Efficiency,
+    EnergyPJ,
+    NodeNm,
+    OverheadCycles,
+    OverheadUs,
+    PatternM,
+    PerPE,
+    PipeStages,
+    Rate,
+    Watts,
+)
 from nmsim.schemas.common import Sourced, Strict
 from nmsim.schemas.gpu import GpuConfig
 from nmsim.sparsity import NM, parse_nm
@@ -23,33 +38,36 @@ Dataflow = Literal["os", "ws", "is"]
 class ArrayConfig(Sourced):
     """The systolic array(s): ``rows``×``cols`` PEs per array, ``cores`` arrays per chip."""
 
-    rows: PositiveInt
-    cols: PositiveInt
+    rows: ArrayDim
+    cols: ArrayDim
     dataflow: Dataflow
-    clock_ghz: PositiveFloat = Field(description="PE clock (GHz)")
-    cores: PositiveInt = Field(1, description="arrays on the chip; GEMM tiles spread over them in waves")
-    tile_folds: PositiveInt = Field(1, description="folds in the tile one array takes (a GPU block's tile)")
-    k_per_pe: dict[DType, PositiveInt] = Field(
+    clock_ghz: Rate = Field(description="PE clock (GHz)")
+    cores: Cores = Field(1, description="arrays on the chip; GEMM tiles spread over them in waves")
+    tile_folds: Cores = Field(1, description="folds in the tile one array takes (a GPU block's tile)")
+    k_per_pe: dict[DType, PerPE] = Field(
         default_factory=dict, description="MACs a PE does per cycle along K, per dtype (default 1)"
     )
-    efficiency: dict[DType, Annotated[float, Field(gt=0, le=1)]] = Field(
+    efficiency: dict[DType, Efficiency] = Field(
         default_factory=dict, description="achieved fraction of peak in dense mode, per dtype (default 1)"
     )
-    launch_overhead_us: float = Field(0.0, ge=0, description="fixed cost per GEMM: launch, epilogue (µs)")
-    tile_overhead_cycles: float = Field(
-        0.0, ge=0, description="cycles each wave of tiles spends outside its K loop: prologue, epilogue"
+    launch_overhead_us: OverheadUs = Field(0.0, description="fixed cost per GEMM: launch, epilogue (µs)")
+    tile_overhead_cycles: OverheadCycles = Field(
+        0.0, description="cycles each wave of tiles spends outside its K loop: prologue, epilogue"
     )
-    split_k: PositiveInt = Field(
-        1, le=64, description="most pieces K is split into when the output tiles leave cores idle (1 = never)"
+    split_k: int = Field(
+        1,
+        ge=1,
+        le=64,
+        description="most pieces K is split into when the output tiles leave cores idle (1 = never)",
     )
 
 
 class ModeRange(Strict):
     """Every ``n:m`` with ``n_min ≤ n ≤ n_max`` (e.g. any n ≤ 4 of 8)."""
 
-    m: PositiveInt
-    n_min: PositiveInt = 1
-    n_max: PositiveInt
+    m: PatternM
+    n_min: PatternM = 1
+    n_max: PatternM
 
     @model_validator(mode="after")
     def _ordered(self) -> ModeRange:
@@ -68,15 +86,17 @@ class SparseConfig(Sourced):
     kind: Literal["none", "nm", "dbb"] = "none"
     modes: list[str] = Field(default_factory=list, description="'n:m' modes, e.g. ['1:4', '2:4']")
     mode_ranges: list[ModeRange] = Field(default_factory=list)
-    metadata_bits_per_value: PositiveInt | None = Field(
+    metadata_bits_per_value: PerPE | None = Field(
         None, description="index bits stored per kept value; default ceil(log2 m) of the mode used"
     )
-    mux_extra_cycles: int = Field(0, ge=0, description="pipeline stages the operand-select mux adds (cycles)")
-    efficiency: dict[DType, Annotated[float, Field(gt=0, le=1)]] = Field(
+    mux_extra_cycles: PipeStages = Field(
+        0, description="pipeline stages the operand-select mux adds (cycles)"
+    )
+    efficiency: dict[DType, Efficiency] = Field(
         default_factory=dict,
         description="achieved fraction of the ideal sparse speedup, per dtype (default 1)",
     )
-    extra_overhead_us: float = Field(0.0, ge=0, description="extra fixed cost of a sparse GEMM (µs)")
+    extra_overhead_us: OverheadUs = Field(0.0, description="extra fixed cost of a sparse GEMM (µs)")
     tile_adaptive: bool = Field(
         False, description="dbb only: each tile runs at the bound of its densest block (time-unrolled)"
     )
@@ -114,8 +134,8 @@ class SparseConfig(Sourced):
 class SramBuffer(Sourced):
     """One on-chip SRAM buffer: capacity (KiB) and access width (bytes per access)."""
 
-    size_kb: PositiveFloat
-    word_bytes: PositiveInt
+    size_kb: BufferKB
+    word_bytes: PerPE
 
 
 class MemoryConfig(Sourced):
@@ -124,22 +144,22 @@ class MemoryConfig(Sourced):
     ifmap: SramBuffer
     filter: SramBuffer
     ofmap: SramBuffer
-    dram_bandwidth_gbps: PositiveFloat = Field(description="DRAM bandwidth (GB/s, 1e9 bytes/s)")
+    dram_bandwidth_gbps: Rate = Field(description="DRAM bandwidth (GB/s, 1e9 bytes/s)")
     double_buffered: bool = True
 
 
 class EnergyEntry(Strict):
     """One energy-table entry: ``pj`` picojoules at technology ``node_nm``, with its ``source``."""
 
-    pj: float = Field(ge=0)
-    node_nm: PositiveFloat
+    pj: EnergyPJ
+    node_nm: NodeNm
     source: str = Field(min_length=3)
 
 
 class StaticPower(Strict):
     """Leakage/static power of the chip (W), charged for every second of latency."""
 
-    watts: float = Field(ge=0)
+    watts: Watts
     source: str = Field(min_length=3)
 
 
@@ -153,7 +173,7 @@ class SramEnergy(Strict):
 class EnergyConfig(Sourced):
     """The energy table. Entries are scaled from their own node to ``node_nm`` by ``scaling``."""
 
-    node_nm: PositiveFloat
+    node_nm: NodeNm
     scaling: Literal["stillmaker", "none"] = "stillmaker"
     mac: dict[DType, EnergyEntry] = Field(description="one multiply-accumulate, per input dtype")
     ifmap: SramEnergy

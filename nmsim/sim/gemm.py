@@ -13,6 +13,7 @@ from nmsim.engine.params import hw_vector
 from nmsim.errors import NmsimInputError
 from nmsim.schemas.hardware import HardwareConfig
 from nmsim.schemas.trace import Layer
+from nmsim.sim.bounds import check_gemm, check_layers
 from nmsim.sim.modes import ModeChoice, choose_mode
 from nmsim.sparsity import NM, parse_nm
 
@@ -60,12 +61,6 @@ class GemmResult:
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
-
-
-def _check_dims(m: int, n: int, k: int) -> None:
-    for name, v in (("m", m), ("n", n), ("k", k)):
-        if isinstance(v, bool) or not isinstance(v, int) or v < 1:
-            raise NmsimInputError(name, "GEMM dims must be positive integers", v)
 
 
 def _result(
@@ -159,7 +154,7 @@ def simulate_gemm(
     name: str = "gemm",
 ) -> GemmResult:
     """Simulate activations ``m``×``k`` times weights ``k``×``n`` (weights ``sparsity`` 'n:m' along k)."""
-    _check_dims(m, n, k)
+    check_gemm(hw, m, n, k, repeat, name)
     nm = parse_nm(sparsity, "sparsity") if sparsity not in (None, "", "dense") else None
     if nm is not None and nm.is_dense:
         nm = None
@@ -198,10 +193,15 @@ def layer_mode(layer: Layer, hw: HardwareConfig, compat: bool) -> ModeChoice:
     return choose_mode(hw, layer.k, layer_guarantees(layer), compat, layer.conv_k_runs, layer.mask_stats)
 
 
-def simulate_layer(layer: Layer, hw: HardwareConfig, compat: Compat = None) -> GemmResult:
-    """Simulate one trace layer on ``hw``."""
+def simulate_layer(
+    layer: Layer, hw: HardwareConfig, compat: Compat = None, *, checked: bool = False
+) -> GemmResult:
+    """Simulate one trace layer on ``hw``; ``checked``: the caller already ran
+    :func:`~nmsim.sim.bounds.check_layers` on it (as :func:`nmsim.simulate` does for the whole trace)."""
     dt = layer.dtype or hw.default_dtype
     assert layer.m and layer.n and layer.k
+    if not checked:
+        check_layers(hw, [(layer.name, layer.m, layer.n, layer.k, layer.repeat)])
     flag = _compat_flag(compat)
     return _result(
         layer.name,

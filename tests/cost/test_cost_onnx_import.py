@@ -62,7 +62,7 @@ def test_gemm_matmul_attention_and_conv(tmp_path: Path) -> None:
     w_conv = np.transpose(
         nm_weights(8, 16 * 9, 1, 4).reshape(8, 16, 3, 3), (1, 0, 2, 3)
     ).copy()  # [O, I, 3, 3]
-    w_dense = RNG.standard_normal((64, 64)).astype(np.float32) + 5
+    w_dense = RNG.standard_normal((32, 64)).astype(np.float32) + 5  # h is [.., 32]: a valid MatMul
     nodes = [
         helper.make_node("Gemm", ["x", "mlp.fc1.weight"], ["g"], transB=1, name="/mlp/fc1/Gemm"),
         helper.make_node("MatMul", ["s", "onnx::MatMul_9"], ["h"], name="/ffn/MatMul"),
