@@ -77,7 +77,7 @@ def _upper(name: str) -> float:
 
 
 def predict(hw: HardwareConfig, samples: list[Sample], library: bool | None = None) -> np.ndarray:
-    """Predicted latency (s) of every sample on ``hw``, each in its own clock state.
+    """Predicted latency (s) of every sample on ``hw``, each in its own mode (no dense fallback) and clock state.
 
     ``library`` (default: whenever the config has a ``gpu.library``) applies the measured software
     stack's per-dtype efficiencies, as the measurements ran on it. Configs without a ``gpu`` section
@@ -87,7 +87,9 @@ def predict(hw: HardwareConfig, samples: list[Sample], library: bool | None = No
     out = []
     for s in samples:
         run = at_clock_state(hw, s.clock_state, lib) if hw.gpu is not None else hw
-        out.append(simulate_gemm(s.m, s.n, s.k, run, sparsity=s.sparsity, dtype=s.dtype).latency_s)
+        out.append(
+            simulate_gemm(s.m, s.n, s.k, run, sparsity=s.sparsity, dtype=s.dtype, fallback="never").latency_s
+        )
     return np.array(out)
 
 

@@ -43,6 +43,7 @@ def _table(report: Report) -> Table:
         ("cycles", "right"),
         ("latency", "right"),
         ("stall", "right"),
+        ("bound", "center"),
         ("PE util", "right"),
         ("energy", "right"),
     ):
@@ -55,10 +56,11 @@ def _table(report: Report) -> Table:
             str(r.n),
             str(r.repeat),
             r.pattern,
-            r.hw_mode,
+            r.hw_mode + (" (fallback)" if r.fell_back else ""),
             f"{r.cycles:,}",
             fmt_time(r.latency_s),
             f"{r.stall_cycles / r.cycles:.0%}",
+            r.bound,
             f"{r.pe_utilization:.1%}",
             fmt_energy(r.energy_pj),
         )
@@ -75,6 +77,7 @@ def _totals(report: Report, state_text: str) -> Table:
         ("effective throughput", f"{fmt_si(tot.effective_macs_per_cycle)} dense-equivalent MACs/cycle"),
         ("MACs dense / issued", f"{fmt_si(tot.dense_macs)} / {fmt_si(tot.issued_macs)}"),
         ("DRAM traffic", fmt_si(tot.dram_bytes, "B")),
+        ("layers fell back to dense", str(tot.layers_fell_back)),
         ("energy", fmt_energy(tot.energy_pj)),
     ]
     rows += [(f"  {k}", fmt_energy(v)) for k, v in tot.energy_breakdown_pj.items() if v > 0]
@@ -140,6 +143,12 @@ def simulate(
     ),
     hw: str | None = HW_OPTION,
     compat: str | None = typer.Option(None, "--compat", help="'scalesim': SCALE-Sim v3 timing"),
+    residency: str = typer.Option(
+        "auto", "--residency", help="auto: outputs stay on chip for their consumers where they fit | none"
+    ),
+    objective: str | None = typer.Option(
+        None, "--objective", help="mapper objective: latency | energy | edp (default: the config's)"
+    ),
     as_json: bool = typer.Option(False, "--json", help="JSON report"),
     as_csv: bool = typer.Option(False, "--csv", help="per-layer CSV (several traces: one totals row each)"),
     out: Path | None = typer.Option(None, "--out", help="write the report to this file (atomic)"),
@@ -152,7 +161,10 @@ def simulate(
     check_outputs(out)
     files = trace_files(trace)
     config, state, state_text = clocked(resolve_hw(hw), clock_state, library)
-    reports = [run_simulation(load_trace(f), config, compat) for f in files]  # type: ignore[arg-type]
+    reports = [
+        run_simulation(load_trace(f), config, compat, residency, objective)  # type: ignore[arg-type]
+        for f in files
+    ]
     stamp = {"clock_state": state, "library": library}  # every JSON report names its clock state
     if len(reports) > 1:
         if as_csv:

@@ -17,6 +17,7 @@ from nmsim.io.guard import check_document_text, parse_guarded, read_text
 from nmsim.io.registry import data_dir, shipped_hardware
 from nmsim.io.yaml_safe import load_yaml
 from nmsim.schemas.hardware import HardwareConfig
+from nmsim.schemas.migrate import migrate_hardware, resolve_override
 from nmsim.schemas.trace import Trace
 
 M = TypeVar("M", bound=BaseModel)
@@ -34,6 +35,8 @@ HW_ALIASES: dict[str, str] = {
     "filter_kb": "memory.filter.size_kb",
     "ofmap_kb": "memory.ofmap.size_kb",
     "dtype": "default_dtype",
+    "objective": "mapper.objective",
+    "fallback": "sparse.fallback",
 }
 
 
@@ -109,10 +112,13 @@ def _set_path(doc: dict[str, Any], dotted: str, value: Any, source: str) -> None
     for i, part in enumerate(parts[:-1]):
         if "sources" in node:
             section, cited_key = node, part
+        if isinstance(node, list):  # memory.levels.<index> (resolved by resolve_override)
+            node = node[int(part)]
+            continue
         child = node.get(part)
         if child is None:
             child = node[part] = {}
-        if not isinstance(child, dict):
+        if not isinstance(child, dict | list):
             raise NmsimInputError(dotted, f"'{'.'.join(parts[: i + 1])}' is a value, not a section")
         node = child
     node[parts[-1]] = value
@@ -126,11 +132,17 @@ def _set_path(doc: dict[str, Any], dotted: str, value: Any, source: str) -> None
 def apply_overrides(
     doc: dict[str, Any], overrides: dict[str, Any], source: str = "user override"
 ) -> dict[str, Any]:
-    """Set ``overrides`` (alias or dotted path → value) in a hardware document, citing ``source``."""
+    """Set ``overrides`` (alias or dotted path → value) in a hardware document, citing ``source``.
+
+    A 1.x document is migrated to 2.0 first (the returned document is 2.0); level paths
+    (``memory.levels.<name|index|@operand|@dram>.<field>``) and 1.x paths resolve through
+    :func:`nmsim.schemas.migrate.resolve_override`.
+    """
+    doc = migrate_hardware(doc)
     for key, value in overrides.items():
         if value is None:
             continue
-        path = HW_ALIASES.get(key, key)
+        path, value = resolve_override(doc, HW_ALIASES.get(key, key), value)
         if path == "sparse.modes":
             sparse = doc.setdefault("sparse", {})
             modes = [value] if isinstance(value, str) else list(value)

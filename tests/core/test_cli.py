@@ -210,3 +210,24 @@ def test_help_works_without_torch_imported() -> None:
     code = "import sys, nmsim, nmsim.cli; nmsim.cli._register_all(); print('torch' in sys.modules)"
     p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO)
     assert p.stdout.strip() == "False", p.stderr
+
+
+def test_gemm_explain_and_mapping_in_json() -> None:
+    args = ("gemm", "--m", "512", "--n", "3072", "--k", "768", "--hw", "stc_2x4_like", "--sparsity", "2:4")
+    p = run(*args, "--explain")
+    assert p.returncode == 0, p.stderr
+    for needle in ("loop order", "DRAM-level tile", "ifmap_sram", "dram", "bound"):
+        assert needle in p.stdout
+    d = json.loads(run(*args, "--json", "--objective", "energy").stdout)
+    assert set(d["mapping"]) >= {"loop_order", "tile_m", "tile_n", "tile_k", "bytes_per_level"}
+    assert d["fell_back"] is False
+    assert_one_line_error(run(*args, "--objective", "power"), "objective")
+
+
+def test_simulate_residency_option() -> None:
+    auto = json.loads(run("simulate", "--hw", "stc_2x4_like", "--json").stdout)["totals"]
+    none = json.loads(run("simulate", "--hw", "stc_2x4_like", "--residency", "none", "--json").stdout)[
+        "totals"
+    ]
+    assert auto["dram_bytes"] < none["dram_bytes"] and auto["cycles"] <= none["cycles"]
+    assert_one_line_error(run("simulate", "--residency", "maybe"), "residency")

@@ -77,8 +77,18 @@ def test_overrides_are_applied_and_cited() -> None:
     )
     assert (hw.array.rows, hw.array.dataflow) == (32, "os")
     assert [str(m) for m in hw.sparse.mode_set] == ["2:4"]
-    assert hw.memory.ifmap.size_kb == 64
+    assert hw.memory.levels[hw.memory.level_of("activations")].capacity_bytes == 64 * 1024  # 1.x path, KiB
     assert hw.array.sources["rows"] == "user override"
+    # 2.0 paths: a level by name, by an operand it holds, or @dram
+    hw2 = nmsim.load_hardware(
+        "tpu_like_dense",
+        **{"memory.levels.@weights.capacity_bytes": 4096, "memory.levels.@dram.bandwidth_gbps": 17},
+    )
+    assert hw2.memory.levels[hw2.memory.level_of("weights")].capacity_bytes == 4096
+    assert hw2.memory.dram_bandwidth_gbps == 17
+    assert hw2.memory.dram.sources["bandwidth_gbps"] == "user override"
+    with pytest.raises(NmsimInputError, match="@dram"):
+        nmsim.load_hardware("tpu_like_dense", **{"memory.levels.@psums.capacity_bytes": 1})
     with pytest.raises(NmsimInputError):
         nmsim.load_hardware("tpu_like_dense", **{"array.colour": 3})
 
@@ -127,8 +137,8 @@ def test_report_dataframe_matches_layers() -> None:
 
 def test_unquoted_nm_in_yaml_is_a_pattern_not_base_60(tmp_path: Path) -> None:
     # YAML 1.1 reads 2:4 as 2*60+4 = 124; nmsim's loader keeps it the string '2:4'
-    text = shipped_hardware()["stc_2x4_like"].read_text().replace('modes: ["2:4"]', "modes: [2:4]")
-    assert "modes: [2:4]" in text
+    text = shipped_hardware()["stc_2x4_like"].read_text().replace("- '2:4'", "- 2:4")
+    assert "- 2:4" in text
     p = tmp_path / "unquoted.yaml"
     p.write_text(text)
     assert [str(m) for m in nmsim.load_hardware(p).sparse.mode_set] == ["2:4"]
