@@ -6,6 +6,7 @@ import json
 
 import typer
 
+from nmsim.cli.clock_options import CLOCK_STATE_OPTION, LIBRARY_OPTION, clocked
 from nmsim.cli.common import HW_OPTION, console, fmt_energy, fmt_si, fmt_time, kv_table, resolve_hw
 from nmsim.schemas.hardware import HardwareConfig
 from nmsim.sim.gemm import GemmResult, simulate_gemm
@@ -29,21 +30,27 @@ def gemm(
     explain: bool = typer.Option(
         False, "--explain", help="show the mapping: tiles, loop order, bytes per level"
     ),
+    clock_state: str | None = CLOCK_STATE_OPTION,
+    library: bool = LIBRARY_OPTION,
     as_json: bool = typer.Option(False, "--json", help="print JSON"),
 ) -> None:
     """Simulate activations M×K times weights K×N on one hardware config."""
-    config = resolve_hw(hw, rows=rows, cols=cols, dataflow=dataflow)
+    base = resolve_hw(hw, rows=rows, cols=cols, dataflow=dataflow)
+    config, state, state_text = clocked(base, clock_state, library)
     r = simulate_gemm(
         m, n, k, config, sparsity=sparsity, compat=compat, dtype=dtype, objective=objective, fallback=fallback,  # type: ignore[arg-type]
     )  # fmt: skip
     if as_json:
         d = r.to_dict()
-        d["hardware"] = config.name
+        d["hardware"] = base.name
+        d["clock_state"] = state
+        d["library"] = library
         d["compat"] = compat
         typer.echo(json.dumps(d, indent=1))
         return
     rows_out = [
-        ("hardware", f"{config.name} ({config.array.rows}x{config.array.cols} {config.array.dataflow})"),
+        ("hardware", f"{base.name} ({config.array.rows}x{config.array.cols} {config.array.dataflow})"),
+        ("clock state", state_text),
         ("GEMM (M×K · K×N)", f"{m}×{k} · {k}×{n} {r.dtype}, weights {r.pattern}"),
         ("hardware mode", f"{r.hw_mode} (K' = {r.k_compacted})"),
         ("cycles", f"{r.cycles:,} ({r.compute_cycles:,} compute + {r.stall_cycles:,} stall)"),

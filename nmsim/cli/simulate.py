@@ -12,6 +12,7 @@ import typer
 from rich.table import Table
 
 from nmsim.cli import fail
+from nmsim.cli.clock_options import CLOCK_STATE_OPTION, LIBRARY_OPTION, clocked
 from nmsim.cli.common import (
     HW_OPTION,
     check_outputs,
@@ -66,9 +67,10 @@ def _table(report: Report) -> Table:
     return t
 
 
-def _totals(report: Report) -> Table:
+def _totals(report: Report, state_text: str) -> Table:
     tot = report.totals
     rows = [
+        ("clock state", state_text),
         ("cycles", f"{tot.cycles:,} ({tot.compute_cycles:,} compute + {tot.stall_cycles:,} stall)"),
         ("latency", fmt_time(tot.latency_s)),
         ("PE utilization", f"{tot.pe_utilization:.1%}"),
@@ -150,37 +152,39 @@ def simulate(
     as_json: bool = typer.Option(False, "--json", help="JSON report"),
     as_csv: bool = typer.Option(False, "--csv", help="per-layer CSV (several traces: one totals row each)"),
     out: Path | None = typer.Option(None, "--out", help="write the report to this file (atomic)"),
+    clock_state: str | None = CLOCK_STATE_OPTION,
+    library: bool = LIBRARY_OPTION,
 ) -> None:
     """Simulate a trace: per-layer latency, energy and utilization, and totals."""
     if as_json and as_csv:
         fail("--json/--csv: choose one output format")
     check_outputs(out)
     files = trace_files(trace)
-    config = resolve_hw(hw)
+    config, state, state_text = clocked(resolve_hw(hw), clock_state, library)
     reports = [
         run_simulation(load_trace(f), config, compat, residency, objective)  # type: ignore[arg-type]
         for f in files
     ]
+    stamp = {"clock_state": state, "library": library}  # every JSON report names its clock state
     if len(reports) > 1:
         if as_csv:
             emit(_many_csv(reports, files), out)
         elif as_json or out is not None:
-            emit(json.dumps([r.to_dict() for r in reports], indent=1) + "\n", out)
+            emit(json.dumps([r.to_dict() | stamp for r in reports], indent=1) + "\n", out)
         else:
             console().print(_many_table(reports, config.name))
+            console().print(f"clock state: {state_text}")
         return
     report = reports[0]
-    if as_json:
-        emit(report.to_json(), out)
+    if as_json or (out is not None and not as_csv):
+        emit(json.dumps(report.to_dict() | stamp, indent=1) + "\n", out)
     elif as_csv:
         emit(report.to_csv(), out)
-    elif out is not None:
-        emit(report.to_json(), out)
     else:
         c = console()
         c.print(_table(report))
         c.print(LEGEND)
-        c.print(_totals(report))
+        c.print(_totals(report, state_text))
 
 
 def register(app: typer.Typer) -> None:

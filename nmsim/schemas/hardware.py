@@ -31,6 +31,7 @@ from nmsim.limits import (
     Watts,
 )
 from nmsim.schemas.common import Sourced, Strict
+from nmsim.schemas.gpu import GpuConfig
 from nmsim.sparsity import NM, parse_nm
 
 Dataflow = Literal["os", "ws", "is"]
@@ -325,6 +326,7 @@ class HardwareConfig(Strict):
     memory: MemoryConfig
     energy: EnergyConfig
     mapper: MapperConfig = MapperConfig()
+    gpu: GpuConfig | None = None  # clock/power states, measured software stack (nmsim/schemas/gpu.py)
 
     @model_validator(mode="before")
     @classmethod
