@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import re
 
 import numpy as np
 import pytest
@@ -20,15 +21,18 @@ def test_every_shipped_config_is_schema_2_and_cites_nothing_outside_the_repo() -
     for name, path in shipped_hardware().items():
         text = path.read_text()
         assert text.count("schema_version: '2.0'") == 1, name
-        assert "shared/" not in text and ".library" not in text, name
+        assert not re.search(r"(^|[\s(`'\"])(\.\./)*(shared|\.library)/", text), name
         hw = nmsim.load_hardware(name)
         assert hw.schema_version == "2.0"
         assert hw.memory.levels[-1].bandwidth_gbps == hw.memory.dram_bandwidth_gbps
 
 
-@pytest.mark.parametrize("name", ["stc_2x4_like", "nvidia_h100_sxm"])
+@pytest.mark.parametrize("name", ["stc_2x4_like"])
 def test_a_schema_1_file_loads_unchanged(name: str) -> None:
-    """The pre-2.0 file of a shipped config flattens to exactly the shipped 2.0 config's vector."""
+    """The pre-2.0 file of a shipped config flattens to exactly the shipped 2.0 config's vector.
+
+    (The H100's pre-2.0 file stays a fixture for the migration tests below only: the shipped H100
+    was refitted after the migration, with a ``gpu`` section that 1.x cannot express.)"""
     old = nmsim.load_hardware(DATA / f"hw_schema1_{name}.yaml")
     new = nmsim.load_hardware(name)
     for dtype in old.energy.mac:
@@ -89,3 +93,12 @@ def test_level_override_paths_and_errors() -> None:
     assert hw.memory.levels[1].capacity_bytes == 2048
     with pytest.raises(NmsimInputError, match="level name"):
         nmsim.load_hardware("stc_2x4_like", **{"memory.levels.l3.capacity_bytes": 1})
+
+
+def test_a_schema_1_gpu_file_keeps_its_own_numbers() -> None:
+    """The pre-2.0 H100 file (clock 1.324 GHz, 32×64 per SM, 132 SMs as written in it) loads as 2.0
+    with those numbers, independent of the refitted shipped H100."""
+    hw = nmsim.load_hardware(DATA / "hw_schema1_nvidia_h100_sxm.yaml")
+    assert hw.schema_version == "2.0"
+    assert (hw.array.rows, hw.array.cols, hw.array.cores) == (32, 64, 132)
+    assert hw.array.clock_ghz == pytest.approx(1.324)
