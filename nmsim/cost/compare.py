@@ -163,7 +163,7 @@ def recipe_rows(
                 traces=[t.name for t in members],
                 metric=metric,
                 accuracies=[float(a) for a in accs if a is not None],
-                inference=simulate(run, hw).totals,
+                inference=simulate(run, hw, residency=opts.residency).totals,
                 inference_flops=count_flops(run).total,
                 pes=pes,
                 training=training_cost(first, hw, opts) if first.training else None,
