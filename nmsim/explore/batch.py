@@ -78,7 +78,7 @@ class BatchEvaluator:
     def __init__(self, plan: SweepPlan) -> None:
         self.plan = plan
         self.compat = plan.compat == "scalesim"
-        self.residency = getattr(plan, "residency", "auto")  # as nmsim.simulate's default
+        self.residency = plan.residency
         self.residency_on = self.residency != "none" and not self.compat
         self._hw: dict[int, _Hw] = {}
         self._bases: dict[int, HardwareConfig] = {}
