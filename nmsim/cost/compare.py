@@ -126,7 +126,7 @@ def _target_of(trace: Trace, nm: str | None, scope: str) -> str:
         return cell_key(trace).target
     if nm is not None:
         return f"{nm} ({scope})"
-    patterns = sorted({la.pattern for la in trace.layers if la.pattern != "dense"})
+    patterns = sorted({la.pattern for la in trace.layers if not la.sparsity.is_dense})
     return ",".join(patterns) if patterns else "dense"
 
 
