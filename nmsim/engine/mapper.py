@@ -99,71 +99,29 @@ def _fits(
 
 
 @jit
-def _footprint(
-    order: int,
-    mb: int,
-    nb: int,
-    k: int,
-    kc: int,
-    kb: int,
-    kbd: int,
-    elem_bytes: int,
-    acc_bytes: int,
-    meta_bits: int,
-    a_resident: bool,
-) -> tuple[int, int, int]:
-    """On-chip bytes (activations, weights with metadata, partial sums) of an Mb×Nb tile in loop
-    ``order`` (the table in the module docstring); a resident activation operand takes none."""
+def _tile_fits(
+    order: int, mb: int, nb: int, k: int, kc: int, kb: int, kbd: int, elem_bytes: int, acc_bytes: int,
+    meta_bits: int, a_resident: bool, la: int, lw: int, lo: int, cap: tuple[float, float, float],
+) -> bool:  # fmt: skip
+    """Does an Mb×Nb tile in loop ``order`` fit ``cap``? Its on-chip bytes (activations, weights with
+    metadata, partial sums) are the table's in the module docstring; a resident activation operand
+    takes none."""
     wcol = 8 * elem_bytes + meta_bits  # bits per compacted weight, metadata included
     if order == 0:
         fa = 0 if a_resident else mb * kbd * elem_bytes
-        return fa, ceil_div(kb * nb * wcol, 8), mb * nb * acc_bytes
+        return _fits(fa, ceil_div(kb * nb * wcol, 8), mb * nb * acc_bytes, la, lw, lo, cap)
     if order == 1:  # the weight block K′×Nb stays, M streams row by row
         fa = 0 if a_resident else kbd * elem_bytes
-        return fa, ceil_div(kc * nb * wcol, 8), nb * acc_bytes
+        return _fits(fa, ceil_div(kc * nb * wcol, 8), nb * acc_bytes, la, lw, lo, cap)
     fa = 0 if a_resident else mb * k * elem_bytes  # the activation block Mb×K stays
-    return fa, ceil_div(kb * wcol, 8), mb * acc_bytes
-
-
-@jit
-def _tile_fits(
-    order: int,
-    mb: int,
-    nb: int,
-    k: int,
-    kc: int,
-    kb: int,
-    kbd: int,
-    elem_bytes: int,
-    acc_bytes: int,
-    meta_bits: int,
-    a_resident: bool,
-    la: int,
-    lw: int,
-    lo: int,
-    cap: tuple[float, float, float],
-) -> bool:
-    fa, fw, fo = _footprint(order, mb, nb, k, kc, kb, kbd, elem_bytes, acc_bytes, meta_bits, a_resident)
-    return _fits(fa, fw, fo, la, lw, lo, cap)
+    return _fits(fa, ceil_div(kb * wcol, 8), mb * acc_bytes, la, lw, lo, cap)
 
 
 @jit
 def every_tile_fits(
-    m: int,
-    n: int,
-    k: int,
-    kc: int,
-    kb: int,
-    kbd: int,
-    elem_bytes: int,
-    acc_bytes: int,
-    meta_bits: int,
-    a_resident: bool,
-    la: int,
-    lw: int,
-    lo: int,
-    cap: tuple[float, float, float],
-) -> bool:
+    m: int, n: int, k: int, kc: int, kb: int, kbd: int, elem_bytes: int, acc_bytes: int, meta_bits: int,
+    a_resident: bool, la: int, lw: int, lo: int, cap: tuple[float, float, float],
+) -> bool:  # fmt: skip
     """True when every candidate of every loop order fits ``cap``: the largest tiles (Mb = M, Nb = N,
     the largest candidates) do, and feasibility is monotone in the tile dims. Then :func:`search`'s
     answer does not depend on how much smaller ``cap`` could have been."""
