@@ -299,12 +299,12 @@ def _reservation_binds(hw: np.ndarray, g: np.ndarray) -> bool:
     return False
 
 
-@jit_parallel
+@jit
 def without_idle_reservations(hw_table: np.ndarray, hw_index: np.ndarray, gemms: np.ndarray) -> np.ndarray:
     """``gemms`` with the reserved bytes set to 0 in every row where they cannot change the result
     (:func:`_reservation_binds`), so rows that differ only there are evaluated once."""
     out = gemms.copy()
-    for i in prange(gemms.shape[0]):
+    for i in range(gemms.shape[0]):  # a few capacity checks per row: not worth waking threads
         if not _reservation_binds(hw_table[hw_index[i]], gemms[i]):
             for s in range(3):
                 out[i, _G_RES + s] = 0.0
