@@ -10,6 +10,11 @@ Run: ``python benchmarks/mapper_speed.py [--out benchmarks/results/mapper_speed.
   dense/2:4/1:8 × 48 array shapes and dataflows, in this process; evaluations = layers × points.
   ``kernel_rows_per_s`` times :func:`nmsim.engine.kernel.evaluate_rows` alone on as many distinct
   rows, on ``NUMBA_NUM_THREADS`` threads (target ≥ 5e4/s on 2 cores).
+- ``sweep_residency``: repeated layer shapes (BERT-large and the WMT Transformer, both with edges) ×
+  dense/2:4/1:8 × 2 configs × 4 array sizes × 3 activation-buffer sizes, ``residency`` auto and none:
+  evaluations/s (best of 3 on a warm evaluator) and the distinct kernel rows. Identical
+  (hardware vector, GEMM row) pairs are evaluated once; with residency, rows of one shape also
+  differ in their hooks (input/output resident) and in the bytes resident tensors reserve.
 
 The machine may be shared: ``load_average_at_start`` says how busy it was.
 """
@@ -112,6 +117,31 @@ def sweep() -> dict[str, float]:
     }
 
 
+def sweep_residency() -> dict[str, dict[str, float]]:
+    out: dict[str, dict[str, float]] = {}
+    for policy in ("none", "auto"):
+        spec = make_spec(
+            traces=[str(HERE.parent / "traces" / "zoo" / "bert_large.json"), "wmt_transformer_1x8"],
+            nm=["dense", "2:4", "1:8"],
+            hw=["stc_2x4_like", "vegeta_like"],
+            params={"rows": [32, 64, 128, 256], "ifmap_kb": [256, 1024, 6144]},
+            residency=policy,
+        )
+        run_sweep(spec, scheduler="inline")  # warm
+        walls = []
+        for _ in range(3):
+            t0 = time.perf_counter()
+            res = run_sweep(spec, scheduler="inline")
+            walls.append(time.perf_counter() - t0)
+        out[policy] = {
+            "evaluations": res.layer_rows,
+            "kernel_rows": res.kernel_rows,
+            "wall_s": min(walls),
+            "evaluations_per_s": res.layer_rows / min(walls),
+        }
+    return out
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--out", type=Path, default=HERE / "results" / "mapper_speed.json")
@@ -121,6 +151,7 @@ def main() -> None:
         "load_average_at_start": os.getloadavg()[0],
         "one_gemm": {hw: one_gemm(hw) for hw in ("stc_2x4_like", "nvidia_h100_sxm")},
         "sweep": sweep(),
+        "sweep_residency": sweep_residency(),
     }
     text = json.dumps(result, indent=1) + "\n"
     write_text_atomic(args.out, text)

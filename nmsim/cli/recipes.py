@@ -203,6 +203,11 @@ def recipes(
     fused_refresh: bool = typer.Option(
         False, "--fused-refresh", help="masks computed in the optimizer's weight pass: no extra weight read"
     ),
+    residency: str = typer.Option(
+        "auto",
+        "--residency",
+        help="auto: inputs and gradients read on chip where edges allow | none: all from DRAM",
+    ),
 ) -> None:
     """One row per recipe (and N:M target): accuracy, inference cost, training-run cost, FLOPs vs dense."""
     check_outputs(out)
@@ -216,6 +221,7 @@ def recipes(
         include_refresh=not no_refresh,
         refresh_lanes=refresh_lanes,
         fused_refresh=fused_refresh,
+        residency=residency,  # type: ignore[arg-type]
     )
     loaded = collect_traces(traces)
     configs = [resolve_hw(h) for h in (hw or [DEFAULT_HARDWARE])]

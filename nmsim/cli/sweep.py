@@ -45,6 +45,11 @@ def sweep(
         None, "--workers", min=1, max=MAX_WORKERS, help="local worker processes (default: all CPUs)"
     ),
     compat: str | None = typer.Option(None, "--compat", help="'scalesim': SCALE-Sim v3 timing"),
+    residency: str | None = typer.Option(
+        None,
+        "--residency",
+        help="auto (default): outputs stay on chip for their consumers where they fit | none",
+    ),
     restart: bool = typer.Option(False, "--restart", help="discard the checkpoint of an interrupted run"),
     chunk_points: int | None = typer.Option(
         None, "--chunk-points", min=1, max=MAX_SWEEP_POINTS, help="points per task (default: automatic)"
@@ -74,6 +79,7 @@ def sweep(
         nm=split_list(nm),
         params=params,
         compat=compat,
+        residency=residency,
     )
     try:
         result = run_sweep(

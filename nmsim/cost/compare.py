@@ -126,7 +126,7 @@ def _target_of(trace: Trace, nm: str | None, scope: str) -> str:
         return cell_key(trace).target
     if nm is not None:
         return f"{nm} ({scope})"
-    patterns = sorted({la.pattern for la in trace.layers if la.pattern != "dense"})
+    patterns = sorted({la.pattern for la in trace.layers if not la.sparsity.is_dense})
     return ",".join(patterns) if patterns else "dense"
 
 
@@ -163,7 +163,7 @@ def recipe_rows(
                 traces=[t.name for t in members],
                 metric=metric,
                 accuracies=[float(a) for a in accs if a is not None],
-                inference=simulate(run, hw).totals,
+                inference=simulate(run, hw, residency=opts.residency).totals,
                 inference_flops=count_flops(run).total,
                 pes=pes,
                 training=training_cost(first, hw, opts) if first.training else None,

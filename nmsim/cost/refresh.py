@@ -24,7 +24,7 @@ from nmsim.engine.layout import HW_FIELDS, unpack
 from nmsim.engine.params import hw_vector
 from nmsim.schemas.hardware import HardwareConfig
 from nmsim.schemas.trace import Layer
-from nmsim.sparsity import parse_nm
+from nmsim.sparsity import parse_pattern
 
 
 def weight_count(layer: Layer) -> int:
@@ -68,7 +68,8 @@ def refresh_cost(
     reads them anyway; only the mask write is charged).
     """
     numel = weight_count(layer)
-    group = numel if pattern == "unstructured" else parse_nm(pattern).m
+    nm = parse_pattern(pattern).nm
+    group = nm.m if nm is not None else numel  # unstructured: one sort over the whole tensor
     ops = numel * max(1, math.ceil(math.log2(group)))
     dtype = layer.dtype or hw.default_dtype
     read = numel * BYTES_PER_ELEMENT[dtype] if read_weights else 0

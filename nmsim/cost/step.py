@@ -30,7 +30,7 @@ from nmsim.schemas.hardware import HardwareConfig
 from nmsim.schemas.trace import Layer
 from nmsim.sim.gemm import GemmResult, simulate_layer
 from nmsim.sim.residency import NO_RESIDENCY, LayerResidency
-from nmsim.sparsity import NM
+from nmsim.sparsity import NM, parse_pattern
 
 Pass = Literal["fwd", "dgrad", "wgrad"]
 PASSES: tuple[Pass, ...] = ("fwd", "dgrad", "wgrad")
@@ -83,7 +83,7 @@ class GemmCache:
         hit = self._memo.get(key)
         if hit is not None:
             return hit
-        dens = density if pattern == "unstructured" else None
+        dens = density if parse_pattern(pattern).is_unstructured else None
         if conv_of is not None:
             layer = conv_of.model_copy(update={"pattern": pattern, "density": dens, "mask_stats": None})
         else:

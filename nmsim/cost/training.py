@@ -148,9 +148,9 @@ def _layer_phase_cost(
     return buckets
 
 
-def step_residency(trace: Trace, hw: HardwareConfig) -> list[StepResidency]:
-    """Per layer, which of its training passes find their input on chip (``--residency auto``)."""
-    level, plans = training_plans(trace.layers, hw)
+def step_residency(trace: Trace, hw: HardwareConfig, policy: str = "auto") -> list[StepResidency]:
+    """Per layer, which of its training passes find their input on chip (``policy``: auto | none)."""
+    level, plans = training_plans(trace.layers, hw, policy)
     return [StepResidency(fwd, dgrad, level) for fwd, dgrad in plans]
 
 
@@ -204,7 +204,7 @@ def training_cost(trace: Trace, hw: HardwareConfig, options: CostOptions | None 
     opts = options or CostOptions()
     cache = GemmCache(hw)
     sparsified = sparsified_layers(trace)
-    residency = step_residency(trace, hw)
+    residency = step_residency(trace, hw, opts.residency)
     pes = hw.array.rows * hw.array.cols * hw.array.cores
     phases: list[PhaseCost] = []
     run_total, run_mask = Cost(), Cost()
@@ -234,7 +234,7 @@ def training_cost(trace: Trace, hw: HardwareConfig, options: CostOptions | None 
         )
         run_total.add(total)
         run_mask.add(buckets["mask"])
-    dense = Cost().add(dense_step_cost(trace, hw, cache), rec.total_steps)
+    dense = Cost().add(dense_step_cost(trace, hw, cache, residency), rec.total_steps)
     return TrainingCost(
         trace=trace.name,
         hardware=hw.name,

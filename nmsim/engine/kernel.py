@@ -19,7 +19,7 @@ import numpy as np
 from nmsim.engine.folds import ceil_div, compute_cycles, mapping_efficiency
 from nmsim.engine.jit import jit, jit_parallel, prange
 from nmsim.engine.layout import GEMM, HW, OUT, OUT_LEN
-from nmsim.engine.mapper import search, stall_cycles, tile_candidates
+from nmsim.engine.mapper import every_tile_fits, search, stall_cycles, tile_candidates
 from nmsim.engine.traffic import exposed_bytes, filter_reuse, sram_accesses
 
 # Compile-time constants (numba freezes module-level ints).
@@ -47,6 +47,17 @@ _G_RES = GEMM["reserved_0"]
 def _slot_value(hw: np.ndarray, base: int, slot: int) -> float:
     """Field ``base + slot`` of the hardware vector, 0 for an operand with no on-chip level."""
     return hw[base + slot] if slot >= 0 else 0.0
+
+
+@jit
+def _k_chunk(k: int, kc: int, rows: int, dense_schedule: bool) -> tuple[int, int]:
+    """(compacted K rows per fold, the activation columns they need) of one way of running the GEMM."""
+    kb = min(kc, rows)
+    kbd = min(k, ceil_div(kb * k, kc))
+    if dense_schedule:  # the dense layer's chunk of K: as many activation columns as rows
+        kbd = min(k, rows)
+        kb = ceil_div(kbd * kc, k)
+    return kb, kbd
 
 
 @jit
@@ -105,11 +116,7 @@ def _evaluate_mode(
     busy = max(work, port_cycles)
     compute = busy + fixed
 
-    kb = min(kc, rows)  # compacted K rows per fold
-    kbd = min(k, ceil_div(kb * k, kc))  # the activation columns they need
-    if dense_schedule:  # the dense layer's chunk of K: as many activation columns as rows
-        kbd = min(k, rows)
-        kb = ceil_div(kbd * kc, k)
+    kb, kbd = _k_chunk(k, kc, rows, dense_schedule)
     pro, epi = exposed_bytes(df, rows, cols, m, n, kb, kbd, eb, meta, a_res, o_res)
     cap = (
         max(0.0, hw[_CAP] - reserved[0]),
@@ -254,6 +261,54 @@ def evaluate_gemm(hw: np.ndarray, g: np.ndarray) -> np.ndarray:
                 best = dense
                 best[_O_FELL] = 1.0
     return best
+
+
+@jit
+def _reservation_binds(hw: np.ndarray, g: np.ndarray) -> bool:
+    """Could the bytes row ``g`` reserves for resident tensors change its result on ``hw``?
+
+    They only shrink the capacities the mapper searches under; when every candidate tile of every
+    way :func:`evaluate_gemm` runs the GEMM fits beside them, the result equals the unreserved one
+    bit for bit (False). Compat rows are checked like the others (they never reserve: no residency).
+    """
+    reserved = (g[_G_RES], g[_G_RES + 1], g[_G_RES + 2])
+    if reserved[0] == 0.0 and reserved[1] == 0.0 and reserved[2] == 0.0:
+        return False
+    m, n, k, kc = int(g[0]), int(g[1]), int(g[2]), int(g[3])
+    meta_bits, compat, sparse, a_res = int(g[4]), g[6] != 0.0, g[7] != 0.0, g[9] != 0.0
+    rows, eb, ab = int(hw[_R]), int(hw[_EB]), int(hw[_AB])
+    la, lw, lo = int(hw[_LA]), int(hw[_LW]), int(hw[_LO])
+    cap = (
+        max(0.0, hw[_CAP] - reserved[0]),
+        max(0.0, hw[_CAP + 1] - reserved[1]),
+        max(0.0, hw[_CAP + 2] - reserved[2]),
+    )
+    meta = 0 if compat else meta_bits
+    # the ways evaluate_gemm may run it: its mode; the dense schedule; the dense fallback
+    for way in range(3):
+        if way > 0 and (compat or not sparse):
+            break
+        if way == 1 and kc >= k:
+            continue
+        if way == 2 and hw[_FALLBACK] == 0.0:
+            continue
+        wkc, wmeta = (k, 0) if way == 2 else (kc, meta)
+        kb, kbd = _k_chunk(k, wkc, rows, way == 1)
+        if not every_tile_fits(m, n, k, wkc, kb, kbd, eb, ab, wmeta, a_res, la, lw, lo, cap):
+            return True
+    return False
+
+
+@jit
+def without_idle_reservations(hw_table: np.ndarray, hw_index: np.ndarray, gemms: np.ndarray) -> np.ndarray:
+    """``gemms`` with the reserved bytes set to 0 in every row where they cannot change the result
+    (:func:`_reservation_binds`), so rows that differ only there are evaluated once."""
+    out = gemms.copy()
+    for i in range(gemms.shape[0]):  # a few capacity checks per row: not worth waking threads
+        if not _reservation_binds(hw_table[hw_index[i]], gemms[i]):
+            for s in range(3):
+                out[i, _G_RES + s] = 0.0
+    return out
 
 
 @jit_parallel

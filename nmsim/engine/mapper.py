@@ -99,6 +99,43 @@ def _fits(
 
 
 @jit
+def _tile_fits(
+    order: int, mb: int, nb: int, k: int, kc: int, kb: int, kbd: int, elem_bytes: int, acc_bytes: int,
+    meta_bits: int, a_resident: bool, la: int, lw: int, lo: int, cap: tuple[float, float, float],
+) -> bool:  # fmt: skip
+    """Does an Mb×Nb tile in loop ``order`` fit ``cap``? Its on-chip bytes (activations, weights with
+    metadata, partial sums) are the table's in the module docstring; a resident activation operand
+    takes none."""
+    wcol = 8 * elem_bytes + meta_bits  # bits per compacted weight, metadata included
+    if order == 0:
+        fa = 0 if a_resident else mb * kbd * elem_bytes
+        return _fits(fa, ceil_div(kb * nb * wcol, 8), mb * nb * acc_bytes, la, lw, lo, cap)
+    if order == 1:  # the weight block K′×Nb stays, M streams row by row
+        fa = 0 if a_resident else kbd * elem_bytes
+        return _fits(fa, ceil_div(kc * nb * wcol, 8), nb * acc_bytes, la, lw, lo, cap)
+    fa = 0 if a_resident else mb * k * elem_bytes  # the activation block Mb×K stays
+    return _fits(fa, ceil_div(kb * wcol, 8), mb * acc_bytes, la, lw, lo, cap)
+
+
+@jit
+def every_tile_fits(
+    m: int, n: int, k: int, kc: int, kb: int, kbd: int, elem_bytes: int, acc_bytes: int, meta_bits: int,
+    a_resident: bool, la: int, lw: int, lo: int, cap: tuple[float, float, float],
+) -> bool:  # fmt: skip
+    """True when every candidate of every loop order fits ``cap``: the largest tiles (Mb = M, Nb = N,
+    the largest candidates) do, and feasibility is monotone in the tile dims. Then :func:`search`'s
+    answer does not depend on how much smaller ``cap`` could have been."""
+    for order in range(3):
+        mb = 1 if order == 1 else m
+        nb = 1 if order == 2 else n
+        if not _tile_fits(
+            order, mb, nb, k, kc, kb, kbd, elem_bytes, acc_bytes, meta_bits, a_resident, la, lw, lo, cap
+        ):
+            return False
+    return True
+
+
+@jit
 def _better(objective: int, c: float, e: float, bc: float, be: float) -> bool:
     """Is (cycles ``c``, energy ``e``) strictly better than the best so far on ``objective``?"""
     if objective == 1:
@@ -149,9 +186,6 @@ def search(
     a = 0 if a_resident else m * k * elem_bytes
     w = kc * n * elem_bytes + ceil_div(kc * n * meta_bits, 8)
     o = 0 if o_resident else m * n * elem_bytes
-    wcol = 8 * elem_bytes + meta_bits  # bits per compacted weight, metadata included
-    fa_row = 0 if a_resident else kbd * elem_bytes
-    fk_row = 0 if a_resident else k * elem_bytes
     # worst case (nothing blocks): every tile of one element re-reads both operands
     best_o, best_mb, best_nb = 0, 1, 1
     best_a, best_w = a * n, w * m
@@ -164,8 +198,8 @@ def search(
         for i in range(outer.shape[0]):
             x = outer[i]
             if order == 0:
-                while j >= 0 and not _fits(
-                    x * fa_row, ceil_div(kb * cn[j] * wcol, 8), x * cn[j] * acc_bytes, la, lw, lo, cap
+                while j >= 0 and not _tile_fits(
+                    0, x, cn[j], k, kc, kb, kbd, elem_bytes, acc_bytes, meta_bits, a_resident, la, lw, lo, cap
                 ):
                     j -= 1
                 if j < 0:
@@ -174,13 +208,17 @@ def search(
                 ta = a * ceil_div(n, nb)
                 tw = w * ceil_div(m, mb)
             elif order == 1:  # x = Nb; the weight block K′×Nb stays, M streams row by row
-                if not _fits(fa_row, ceil_div(kc * x * wcol, 8), x * acc_bytes, la, lw, lo, cap):
+                if not _tile_fits(
+                    1, 1, x, k, kc, kb, kbd, elem_bytes, acc_bytes, meta_bits, a_resident, la, lw, lo, cap
+                ):
                     break
                 mb, nb = 1, x
                 ta = a * ceil_div(n, nb)
                 tw = w
             else:  # x = Mb; the activation block Mb×K stays, N streams column by column
-                if not _fits(x * fk_row, ceil_div(kb * wcol, 8), x * acc_bytes, la, lw, lo, cap):
+                if not _tile_fits(
+                    2, x, 1, k, kc, kb, kbd, elem_bytes, acc_bytes, meta_bits, a_resident, la, lw, lo, cap
+                ):
                     break
                 mb, nb = x, 1
                 ta = a

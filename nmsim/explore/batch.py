@@ -16,8 +16,8 @@ from typing import Any
 
 import numpy as np
 
-from nmsim.engine.kernel import evaluate_rows
-from nmsim.engine.layout import GEMM_LEN, OBJECTIVES, gemm_row
+from nmsim.engine.kernel import evaluate_rows, without_idle_reservations
+from nmsim.engine.layout import GEMM, GEMM_LEN, LEVEL_SLOTS, OBJECTIVES, gemm_row
 from nmsim.engine.params import hw_vector
 from nmsim.explore.plan import SweepPlan
 from nmsim.explore.reduce import (
@@ -40,6 +40,8 @@ from nmsim.sparsity import NM
 METRIC_COLUMNS: tuple[str, ...] = (*TOTAL_FIELDS, *ENERGY_COLUMNS)
 """Per-point totals (units: cycles, s, pJ, MACs, bytes): :data:`nmsim.sim.fields.TOTAL_FIELDS` and the
 energy parts."""
+
+_G_RES = GEMM["reserved_0"]
 
 # (m, n, k, repeat, dtype, guarantees, k_runs, mask histogram, layer index when residency applies else -1)
 _Sig = tuple[int, int, int, int, "str | None", tuple[NM, ...], int, "tuple[int, ...] | None", int]
@@ -78,7 +80,7 @@ class BatchEvaluator:
     def __init__(self, plan: SweepPlan) -> None:
         self.plan = plan
         self.compat = plan.compat == "scalesim"
-        self.residency = getattr(plan, "residency", "auto")  # as nmsim.simulate's default
+        self.residency = plan.residency
         self.residency_on = self.residency != "none" and not self.compat
         self._hw: dict[int, _Hw] = {}
         self._bases: dict[int, HardwareConfig] = {}
@@ -248,7 +250,7 @@ class BatchEvaluator:
         uniq, inv = np.unique(keys, return_inverse=True)
         u_hw = np.ascontiguousarray(uniq // len(gemm_table))
         u_gemm = np.ascontiguousarray(gemm_table[uniq % len(gemm_table)])
-        out = evaluate_rows(hw_table, u_hw, u_gemm)
+        out, kernel_rows = _evaluate_distinct(hw_table, u_hw, u_gemm)
 
         layer_rows = np.ascontiguousarray(inv.reshape(-1)[np.concatenate(row_parts)], dtype=np.int64)
         lengths = np.concatenate(len_parts)
@@ -261,7 +263,7 @@ class BatchEvaluator:
         back[order] = np.arange(len(order))
         ints, floats = ints[back], floats[back]
         cols = self._columns(ids, vs, hs, ints, floats)
-        return cols, ChunkStats(len(ids), int(lengths.sum()), len(uniq))
+        return cols, ChunkStats(len(ids), int(lengths.sum()), kernel_rows)
 
     def _columns(
         self, ids: np.ndarray, vs: np.ndarray, hs: np.ndarray, ints: np.ndarray, floats: np.ndarray
@@ -286,6 +288,20 @@ class BatchEvaluator:
         cols["dense_macs"] = np.array(dense, dtype=np.int64)
         cols["useful_macs"] = np.array([self.variant(v).useful_macs for v in vs.tolist()])
         return {k: cols[k] for k in ("point", "variant", "combo", *METRIC_COLUMNS)}
+
+
+def _evaluate_distinct(hw_table: np.ndarray, hw_idx: np.ndarray, gemms: np.ndarray) -> tuple[np.ndarray, int]:
+    """:func:`evaluate_rows` of distinct (hardware, GEMM row) pairs, each pair that differs from another
+    only in reserved bytes that cannot change its result evaluated once (the residency mapping cache:
+    :func:`~nmsim.engine.kernel.without_idle_reservations`). Returns (results, kernel rows run)."""
+    if not gemms[:, _G_RES : _G_RES + LEVEL_SLOTS].any():
+        return evaluate_rows(hw_table, hw_idx, gemms), len(gemms)
+    canon = without_idle_reservations(hw_table, hw_idx, gemms)
+    pairs, first, back = np.unique(
+        np.column_stack([hw_idx.astype(np.float64), canon]), axis=0, return_index=True, return_inverse=True
+    )
+    out = evaluate_rows(hw_table, np.ascontiguousarray(hw_idx[first]), np.ascontiguousarray(canon[first]))
+    return out[back.reshape(-1)], len(pairs)
 
 
 _EVALUATORS: dict[str, BatchEvaluator] = {}

@@ -64,6 +64,7 @@ class SweepPlan:
     param_values: tuple[tuple[Any, ...], ...]
     compat: str | None
     fingerprint: str = field(default="")
+    residency: str = "auto"  # auto | none (nmsim.sim.residency)
 
     @property
     def n_variants(self) -> int:
@@ -200,9 +201,9 @@ def make_plan(spec: SweepSpec) -> SweepPlan:
     hw = resolve_hw_bases(list(spec.hw))
     keys = tuple(spec.params)
     values = tuple(tuple(spec.params[k]) for k in keys)
-    plan = SweepPlan(tuple(traces), tuple(spec.nm), tuple(hw), keys, values, spec.compat)
+    plan = SweepPlan(tuple(traces), tuple(spec.nm), tuple(hw), keys, values, spec.compat, "", spec.residency)
     digest = hashlib.sha256(_fingerprint_text(plan).encode()).hexdigest()
-    plan = SweepPlan(plan.traces, plan.nm, plan.hw, keys, values, spec.compat, digest)
+    plan = SweepPlan(plan.traces, plan.nm, plan.hw, keys, values, spec.compat, digest, spec.residency)
     if plan.n_points > MAX_SWEEP_POINTS:
         raise NmsimInputError(
             "sweep",
@@ -246,6 +247,7 @@ def _fingerprint_text(plan: SweepPlan) -> str:
                 for k, vals in zip(plan.param_keys, plan.param_values, strict=True)
             ],
             "compat": plan.compat,
+            "residency": plan.residency,
         },
         sort_keys=True,
     )

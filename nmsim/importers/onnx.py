@@ -28,6 +28,7 @@ from pydantic import ValidationError
 from nmsim.errors import NmsimInputError, from_validation_error
 from nmsim.io.guard import check_onnx_model, check_onnx_size
 from nmsim.schemas.trace import ConvShape, Layer, MaskStats, Trace
+from nmsim.sparsity import DENSE, NM, Pattern, Unstructured
 from nmsim.workloads.scope import apply_nm, check_scope
 
 #: Block sizes M tried when reading a weight's N:M pattern.
@@ -53,10 +54,10 @@ _ROLE_RULES: tuple[tuple[str, str], ...] = (
 
 @dataclass(frozen=True)
 class WeightPattern:
-    """What a weight tensor's zeros say: ``pattern`` ('dense', 'n:m', 'unstructured'), ``density``
-    (fraction of nonzeros, None when dense) and ``mask_stats`` (block histogram, None when dense)."""
+    """What a weight tensor's zeros say: ``pattern`` (dense, n:m or unstructured with its density),
+    ``density`` (fraction of nonzeros, None when dense) and ``mask_stats`` (block histogram, None when dense)."""
 
-    pattern: str
+    pattern: Pattern
     density: float | None
     mask_stats: MaskStats | None
 
@@ -75,7 +76,7 @@ def detect_pattern(vectors: np.ndarray) -> WeightPattern:
         )
     density = float(nz.mean())
     if density == 1.0:
-        return WeightPattern("dense", None, None)
+        return WeightPattern(DENSE, None, None)
     rows, k = nz.shape
     best: tuple[float, int, int, np.ndarray] | None = None
     for m in CANDIDATE_BLOCKS:
@@ -94,10 +95,10 @@ def detect_pattern(vectors: np.ndarray) -> WeightPattern:
             stats = MaskStats(
                 block=block, histogram=np.bincount(counts.ravel(), minlength=block + 1).tolist()
             )
-        return WeightPattern("unstructured", dens, stats)
+        return WeightPattern(Unstructured(dens), dens, stats)
     _, m, n, counts = best
     hist = np.bincount(counts.ravel(), minlength=m + 1).tolist()
-    return WeightPattern(f"{n}:{m}", dens, MaskStats(block=m, histogram=hist))
+    return WeightPattern(NM(n, m), dens, MaskStats(block=m, histogram=hist))
 
 
 def classify_role(name: str) -> str:
@@ -275,7 +276,7 @@ def _weight_layer(name: str, m: int, k: int, n: int, repeat: int, w_kn: np.ndarr
         "k": k,
         "n": n,
         "repeat": repeat,
-        "pattern": wp.pattern,
+        "pattern": str(wp.pattern),
         "density": wp.density,
         "mask_stats": wp.mask_stats,
     }
@@ -357,7 +358,7 @@ def _conv(g: _Graph, node: Any, index: int) -> dict[str, Any] | None:
         "name": name,
         "role": "conv",
         "repeat": groups,
-        "pattern": wp.pattern,
+        "pattern": str(wp.pattern),
         "density": wp.density,
         "mask_stats": wp.mask_stats,
     }

@@ -36,6 +36,7 @@ from nmsim.plots.style import (
     target_marker,
 )
 from nmsim.schemas.cell import density_percent
+from nmsim.sparsity import try_pattern
 
 MARKER_PT = 7.0  # marker size (points) of a lone point
 MAX_LABELS = 20
@@ -73,7 +74,8 @@ def _marker_key(p: FrontierPoint) -> tuple[str, float | None]:
 
 
 def _target_name(pattern: str, density: float | None) -> str:
-    if pattern == "unstructured" and density is not None:
+    sparsity = try_pattern(pattern, density)
+    if sparsity is not None and sparsity.is_unstructured and density is not None:
         return f"unstr. {density_percent(density)}%"
     return pattern or "(none)"
 

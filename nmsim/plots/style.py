@@ -22,6 +22,7 @@ from matplotlib.figure import Figure
 
 from nmsim.errors import NmsimInputError
 from nmsim.io.atomic import write_bytes_atomic
+from nmsim.sparsity import parse_pattern, try_pattern
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -130,10 +131,9 @@ def nm_twin(density: float | None) -> str | None:
     if not density:
         return None
     for name in TARGET_MARKERS:
-        if ":" in name:
-            n, m = (int(v) for v in name.split(":"))
-            if abs(n / m - density) < 1e-3:
-                return name
+        nm = parse_pattern(name).nm
+        if nm is not None and abs(nm.density - density) < 1e-3:
+            return name
     return None
 
 
@@ -142,7 +142,8 @@ def target_marker(pattern: str, density: float | None = None) -> str:
     takes the marker of the N:M with that density (GMP at 12.5 % shares 1:8's triangle)."""
     if pattern in TARGET_MARKERS:
         return TARGET_MARKERS[pattern]
-    if pattern == "unstructured":
+    sparsity = try_pattern(pattern)
+    if sparsity is not None and sparsity.is_unstructured:
         twin = nm_twin(density)
         return TARGET_MARKERS[twin] if twin else UNSTRUCTURED_MARKER
     return _stable_pick(pattern, _SPARE_MARKERS)

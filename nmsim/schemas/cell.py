@@ -17,7 +17,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from nmsim.schemas.trace import Trace
-from nmsim.sparsity import parse_nm
+from nmsim.sparsity import Pattern, try_pattern
 
 _SEED_SUFFIX = re.compile(r"[-_](s|seed)\d+$")
 _TARGET_SUFFIX = re.compile(r"[-_]\d+[x:]\d+$")
@@ -56,13 +56,9 @@ def target_density(trace: Trace) -> float | None:
     rec = trace.training
     if rec is None:
         return None
-    if rec.target_density is not None:
-        return rec.target_density
-    if rec.target == "dense":
-        return 1.0
-    if rec.target != "unstructured":
-        nm = parse_nm(rec.target, "training.target")
-        return nm.n / nm.m
+    target = rec.target_sparsity
+    if rec.target_density is not None or target.density is not None:
+        return rec.target_density if rec.target_density is not None else target.density
     last = rec.phases[-1]
     found = [s.density for s in (last.default, *last.layers.values()) if s.density is not None]
     return round(min(found), 4) if found else None
@@ -96,9 +92,14 @@ class CellKey:
     settings_hash: str
 
     @property
+    def sparsity(self) -> Pattern | None:
+        """``pattern`` as a typed value; None when untrained ('') or not a pattern (a table's free text)."""
+        return try_pattern(self.pattern, self.density)
+
+    @property
     def target(self) -> str:
         """The target as a reader names it: ``'2:4'``, ``'dense'``, ``'12.5%'`` (unstructured at 1/8)."""
-        if self.pattern == "unstructured" and self.density is not None:
+        if self.sparsity is not None and self.sparsity.is_unstructured and self.density is not None:
             return f"{density_percent(self.density)}%"
         return self.pattern
 
@@ -107,7 +108,11 @@ class CellKey:
         """'mdgf-exp 1:8', 'gmp 12.5%', 'dense'; the variant in brackets; '(published)' when not measured here."""
         recipe = self.recipe or self.model or "trace"
         text = (
-            recipe if self.pattern in ("", "dense") or recipe == self.pattern else f"{recipe} {self.target}"
+            recipe
+            if not self.pattern
+            or (self.sparsity is not None and self.sparsity.is_dense)
+            or recipe == self.pattern
+            else f"{recipe} {self.target}"
         )
         if self.variant:
             text += f" [{self.variant}]"

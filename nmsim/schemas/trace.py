@@ -31,7 +31,7 @@ from nmsim.limits import (
     Steps,
 )
 from nmsim.schemas.common import Strict
-from nmsim.sparsity import NM, parse_nm
+from nmsim.sparsity import NM, Pattern, parse_pattern
 
 SCHEMA_VERSION = "2.0"
 READABLE_VERSIONS: tuple[str, ...] = ("1.0", "2.0")
@@ -45,11 +45,7 @@ GradMode = Literal["autodiff", "ste", "srste"]
 
 def check_pattern(text: str, field: str = "pattern") -> str:
     """Normalise a pattern string: ``'dense'``, ``'unstructured'`` or ``'n:m'`` (``'4:4'`` → ``'dense'``)."""
-    t = str(text).strip().lower()
-    if t in ("dense", "unstructured"):
-        return t
-    nm = parse_nm(t, field)
-    return "dense" if nm.is_dense else str(nm)
+    return str(parse_pattern(text, field))
 
 
 class ConvShape(Strict):
@@ -162,9 +158,9 @@ class Layer(Strict):
         macs = self.m * self.n * self.k * self.repeat  # type: ignore[operator]
         if macs > MAX_MACS:
             raise ValueError(f"m·n·k·repeat = {macs} exceeds 2**45 (MAX_MACS)")
-        if self.op == "attention" and self.pattern != "dense":
+        if self.op == "attention" and not self.sparsity.is_dense:
             raise ValueError("attention matmuls multiply two activations: pattern must be 'dense'")
-        if self.pattern == "unstructured" and self.density is None and self.mask_stats is None:
+        if self.sparsity.is_unstructured and self.density is None and self.mask_stats is None:
             raise ValueError("pattern 'unstructured' needs 'density' or 'mask_stats'")
         if self.sparsifiable is None:
             default = self.op != "attention" and self.role not in ("embedding", "head")
@@ -174,9 +170,14 @@ class Layer(Strict):
         return self
 
     @property
+    def sparsity(self) -> Pattern:
+        """``pattern`` as a typed value (unstructured with the measured ``density``)."""
+        return parse_pattern(self.pattern, "pattern", self.density)
+
+    @property
     def nm(self) -> NM | None:
         """The nominal N:M pattern, or None for dense/unstructured."""
-        return None if self.pattern in ("dense", "unstructured") else parse_nm(self.pattern)
+        return self.sparsity.nm
 
     @property
     def has_edges(self) -> bool:
@@ -203,6 +204,11 @@ class PhaseLayerState(Strict):
     @classmethod
     def _pattern(cls, v: str) -> str:
         return check_pattern(v, "pattern")
+
+    @property
+    def sparsity(self) -> Pattern:
+        """``pattern`` as a typed value (unstructured with its ``density``)."""
+        return parse_pattern(self.pattern, "pattern", self.density)
 
 
 class Phase(Strict):
@@ -258,6 +264,11 @@ class TrainingRecord(Strict):
     @classmethod
     def _target(cls, v: str) -> str:
         return check_pattern(v, "target")
+
+    @property
+    def target_sparsity(self) -> Pattern:
+        """``target`` as a typed value (unstructured with ``target_density``)."""
+        return parse_pattern(self.target, "target", self.target_density)
 
     @model_validator(mode="after")
     def _contiguous(self) -> TrainingRecord:

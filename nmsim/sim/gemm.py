@@ -25,7 +25,7 @@ from nmsim.schemas.hardware import HardwareConfig
 from nmsim.schemas.trace import Layer
 from nmsim.sim.bounds import check_gemm, check_layers
 from nmsim.sim.modes import ModeChoice, choose_mode
-from nmsim.sparsity import NM, parse_nm
+from nmsim.sparsity import NM, parse_pattern
 
 Compat = Literal["scalesim"] | None
 Objective = Literal["latency", "energy", "edp"]
@@ -262,9 +262,10 @@ def simulate_gemm(
     ``reserved`` ({on-chip level name: bytes} held by resident tensors, unavailable to the tiles).
     """
     check_gemm(hw, m, n, k, repeat, name)
-    nm = parse_nm(sparsity, "sparsity") if sparsity not in (None, "", "dense") else None
-    if nm is not None and nm.is_dense:
-        nm = None
+    pattern = parse_pattern(sparsity or "dense", "sparsity")
+    if pattern.is_unstructured:  # no density here to cost it by: a Layer carries one
+        raise NmsimInputError("sparsity", "'dense' or 'n:m' (unstructured weights: simulate_layer)", sparsity)
+    nm = pattern.nm
     obj = objective_code(objective or hw.mapper.objective)
     slots = reserved_slots(hw, reserved)
     hw = with_fallback(hw, fallback)

@@ -79,6 +79,9 @@ def plan_residency(
     if check_policy(policy) == "none" or budget <= 0:
         return [NO_RESIDENCY] * len(layers)
     last = last_uses(layers)
+    freed_after: dict[int, list[str]] = {}  # layer index → producers whose last reader it is
+    for name, use in last.items():
+        freed_after.setdefault(use, []).append(name)
     live: dict[str, int] = {}  # producer name → bytes resident on chip
     plan: list[LayerResidency] = []
     for i, layer in enumerate(layers):
@@ -91,8 +94,8 @@ def plan_residency(
         if keep:
             live[layer.name] = size
         plan.append(LayerResidency(in_res, keep, res_res, held + (size if keep else 0)))
-        for name in [n for n, use in last.items() if use == i and n in live]:
-            del live[name]
+        for name in freed_after.get(i, ()):
+            live.pop(name, None)
     return plan
 
 
