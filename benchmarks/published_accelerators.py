@@ -91,18 +91,20 @@ def zvcg_energy_pj(totals_energy_pj: float, mac_pj: float, weight_density: float
     return totals_energy_pj - mac_pj * (1.0 - weight_density)
 
 
-def cnn_vs_zvcg(sparse_hw: HardwareConfig, baseline_hw: HardwareConfig, pattern: str) -> list[tuple[float, float]]:
+def cnn_vs_zvcg(
+    sparse_hw: HardwareConfig, baseline_hw: HardwareConfig, pattern: str
+) -> list[tuple[float, float]]:
     """(speedup, energy ratio) of each CNN, every sparsifiable layer at ``pattern``, on ``sparse_hw``
     over the same weights on the zero-gated dense ``baseline_hw``."""
     nm = parse_nm(pattern)
     out = []
     for build in CNN_TRACES.values():
         sparse_trace = apply_nm(build(), pattern, "all")
-        base = nmsim.simulate(sparse_trace, baseline_hw).totals  # kind none: runs the weights dense
-        macs = sum(x.dense_macs for x in nmsim.simulate(sparse_trace, baseline_hw).layers)
-        sparse_macs = sum(x.dense_macs for x in nmsim.simulate(sparse_trace, baseline_hw).layers
-                          if x.pattern != "dense")  # fmt: skip
-        density = 1.0 - (1.0 - nm.n / nm.m) * sparse_macs / macs  # share of MACs with a nonzero weight
+        report = nmsim.simulate(sparse_trace, baseline_hw)  # kind none: runs the weights dense
+        base = report.totals
+        macs = sum(x.dense_macs for x in report.layers)
+        sparse_macs = sum(x.dense_macs for x in report.layers if x.pattern != "dense")
+        density = 1.0 - (1.0 - nm.density) * sparse_macs / macs  # share of MACs with a nonzero weight
         base_energy = zvcg_energy_pj(base.energy_pj, base.energy_breakdown_pj["mac"], density)
         sparse = nmsim.simulate(sparse_trace, sparse_hw).totals
         out.append((base.latency_s / sparse.latency_s, base_energy / sparse.energy_pj))

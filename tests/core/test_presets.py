@@ -43,7 +43,9 @@ def test_vegeta_runs_its_published_patterns_and_a_dense_mode() -> None:
 
 
 def test_zvcg_energy_drops_only_the_mac_energy_of_zero_weights() -> None:
-    spec = importlib.util.spec_from_file_location("published_under_test", REPO / "benchmarks" / "published_accelerators.py")
+    spec = importlib.util.spec_from_file_location(
+        "published_under_test", REPO / "benchmarks" / "published_accelerators.py"
+    )
     assert spec is not None and spec.loader is not None
     mod = importlib.util.module_from_spec(spec)
     sys.modules[spec.name] = mod  # its dataclasses look their module up while the class is built
