@@ -177,7 +177,9 @@ def recipes(
         ..., help="trace files or folders of traces (e.g. traces/translation)"
     ),
     hw: list[str] | None = typer.Option(
-        None, "--hw", help="hardware config (name or YAML path); repeat for several (default stc_2x4_like)"
+        None,
+        "--hw",
+        help="hardware config (name or YAML path); repeat for several (default: the default config, nmsim hw list)",
     ),
     as_json: bool = typer.Option(False, "--json", help="print JSON (one object per hardware config)"),
     out: Path | None = typer.Option(None, "--out", help="write the JSON to this file (atomic)"),

@@ -37,6 +37,28 @@ WMT_TRANSFORMER = TransformerSpec(
     source="nmsim.workloads.zoo.WMT_TRANSFORMER via nmsim.workloads.transformer.transformer_trace",
 )
 
+WMT_TRANSFORMER_B12 = TransformerSpec(
+    name="wmt_transformer_1x8_b12",
+    d_model=1024,
+    ffn=4096,
+    heads=16,
+    enc_layers=6,
+    dec_layers=6,
+    src_len=256,
+    tgt_len=256,
+    batch=12,
+    vocab=32000,
+    ff_pattern="1:8",
+    description=(
+        "The seed paper's WMT En-De encoder-decoder Transformer (6+6 layers, d_model 1024, ffn 4096, "
+        "16 heads; Bambhaniya et al. 2024 [PGF] Table 16) on one GPU's share of a training batch: 12 "
+        "sentence pairs of 256 source and 256 target tokens (3072 tokens each side; Vaswani et al. 2017, "
+        "Section 5.1, batch about 25000 source tokens over 8 GPUs, about 3125 per GPU), 32k shared "
+        "vocabulary; FF layers 1:8, the rest dense. The default trace (README: with nvidia_h100_sxm)."
+    ),
+    source="nmsim.workloads.zoo.WMT_TRANSFORMER_B12 via nmsim.workloads.transformer.transformer_trace",
+)
+
 _ZOO = "nmsim.workloads.zoo.{} via nmsim.workloads.{}"
 
 ZOO_WMT_TRANSFORMER = TransformerSpec(
@@ -182,7 +204,8 @@ VIT_L16 = ViTSpec(
 Spec = TransformerSpec | ViTSpec | SwinSpec
 
 SHIPPED: dict[str, Spec] = {
-    DEFAULT_TRACE: WMT_TRANSFORMER,
+    DEFAULT_TRACE: WMT_TRANSFORMER_B12,
+    "wmt_transformer_1x8.json": WMT_TRANSFORMER,
     "zoo/wmt_transformer.json": ZOO_WMT_TRANSFORMER,
     "zoo/transformer_base.json": TRANSFORMER_BASE,
     "zoo/bert_large.json": BERT_LARGE,

@@ -20,6 +20,11 @@ CONFIGS = {
     for name in GPUS
     for state in ("burst", "sustained")
 }
+LIBRARY = {
+    (name, state): at_clock_state(nmsim.load_hardware(name), state, library=True)
+    for name in GPUS
+    for state in ("burst", "sustained")
+}  # with the measured software stack (``--library``): a weak dense int8 kernel, per dtype
 dims = st.integers(min_value=1, max_value=20000)
 
 
@@ -36,6 +41,26 @@ def test_cycles_never_fall_as_k_grows(
     key: tuple[str, str], m: int, n: int, k: int, dtype: str, pattern: str | None
 ) -> None:
     hw = CONFIGS[key]
+    a = nmsim.simulate_gemm(m, n, k, hw, sparsity=pattern, dtype=dtype)
+    b = nmsim.simulate_gemm(m, n, k + 1, hw, sparsity=pattern, dtype=dtype)
+    assert b.cycles >= a.cycles
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    key=st.sampled_from(sorted(LIBRARY)),
+    m=dims,
+    n=dims,
+    k=st.integers(min_value=1, max_value=8),  # small K: where a 2:4 mode drops nothing (K < 4) and just above
+    dtype=st.sampled_from(["int8", "fp8", "fp16", "bf16"]),
+    pattern=st.sampled_from([None, "2:4", "1:4", "1:8"]),
+)
+def test_cycles_never_fall_as_k_grows_with_the_library(
+    key: tuple[str, str], m: int, n: int, k: int, dtype: str, pattern: str | None
+) -> None:
+    """With ``--library`` the dense int8 kernel is the weaker one: a 2:4 GEMM whose K drops nothing must
+    still run at the faster of dense and sparse, as it does one K later."""
+    hw = LIBRARY[key]
     a = nmsim.simulate_gemm(m, n, k, hw, sparsity=pattern, dtype=dtype)
     b = nmsim.simulate_gemm(m, n, k + 1, hw, sparsity=pattern, dtype=dtype)
     assert b.cycles >= a.cycles
@@ -68,6 +93,10 @@ def test_the_issue_shapes(state: str) -> None:
     hw = CONFIGS[("nvidia_h200_sxm", state)]
     k2 = nmsim.simulate_gemm(13096, 9711, 2, hw, sparsity="1:8", dtype="int8").cycles
     k3 = nmsim.simulate_gemm(13096, 9711, 3, hw, sparsity="1:8", dtype="int8").cycles
+    assert k3 >= k2
+    lib = LIBRARY[("nvidia_h200_sxm", state)]  # the issue's --library case: K = 2 runs sparse too
+    k2 = nmsim.simulate_gemm(13096, 9711, 2, lib, sparsity="1:8", dtype="int8").cycles
+    k3 = nmsim.simulate_gemm(13096, 9711, 3, lib, sparsity="1:8", dtype="int8").cycles
     assert k3 >= k2
     dense = nmsim.simulate_gemm(16384, 16384, 16384, hw, dtype="int8")
     sparse = nmsim.simulate_gemm(16384, 16384, 16384, hw, sparsity="2:4", dtype="int8")

@@ -41,3 +41,12 @@ def test_derived_figures_are_their_arithmetic(derived: str, numerator: str, deno
     assert by_id[derived]["status"] == "derived"
     expected = by_id[numerator]["speedup"] / by_id[denominator]["speedup"]
     assert by_id[derived]["speedup"] == pytest.approx(expected, abs=5e-4)
+
+
+def test_each_figure_names_a_shipped_preset_or_none() -> None:
+    from nmsim.io.registry import shipped_hardware
+
+    shipped = set(shipped_hardware())
+    for f in FIGURES:
+        if f["nmsim_preset"] is not None:
+            assert str(f["nmsim_preset"]).split()[0] in shipped, f["id"]

@@ -13,7 +13,7 @@ import pytest
 import nmsim
 from nmsim.cli import run
 from nmsim.errors import NmsimInputError
-from nmsim.io.registry import data_dir
+from nmsim.io.registry import DEFAULT_HARDWARE, data_dir
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -48,7 +48,7 @@ def test_simulate_on_a_folder_gives_one_totals_row_per_trace() -> None:
     assert code == 0, err
     rows = list(csv.DictReader(io.StringIO(out)))
     assert [r["file"] for r in rows] == [str(p) for p in zoo]
-    one = nmsim.simulate(nmsim.load_trace(zoo[0]), nmsim.load_hardware("stc_2x4_like"))
+    one = nmsim.simulate(nmsim.load_trace(zoo[0]), nmsim.load_hardware(DEFAULT_HARDWARE))
     assert int(rows[0]["cycles"]) == one.totals.cycles  # the same totals simulate gives for that file
 
 
