@@ -5,7 +5,7 @@ Run: ``python benchmarks/pgf_kernel_speedups.py`` → prints the markdown table 
 
 The paper's figures come from ``nmsim/published/pgf_tables.yaml`` (its ``speedups`` section); this script
 never types one. The model is :mod:`nmsim.published.kernel_check` (cuSPARSE CSR SpMM in fp32 on the CUDA
-cores, parameters in ``nmsim/engine/software_kernels.yaml``, none fitted to these tables). A gap above
+cores, parameters in each GPU config's ``gpu.software_sparse`` section, none fitted to these tables). A gap above
 20 % is a miss.
 """
 

@@ -11,40 +11,19 @@ the engine models. This module is that execution mode. A weight of ``k × n`` at
   bandwidth;
 - costs ``launch_overhead_us`` per call, and otherwise the larger of the two (they overlap).
 
-Time in seconds. Parameters per GPU config, with sources, in ``software_kernels.yaml``; none is
-fitted to [PGF]'s tables (docs/fidelity.md compares).
+Time in seconds. Parameters per GPU config, with sources, in its ``gpu.software_sparse`` section
+(:mod:`nmsim.schemas.gpu`); none is fitted to [PGF]'s tables (docs/fidelity.md compares).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 
-from pydantic import Field, PositiveFloat, PositiveInt, ValidationError
-
-from nmsim.dtypes import DType, bytes_per_element
-from nmsim.errors import NmsimInputError, from_validation_error
-from nmsim.io.yaml_safe import load_yaml
-from nmsim.schemas.common import Sourced, Strict
+from nmsim.dtypes import bytes_per_element
+from nmsim.errors import NmsimInputError
+from nmsim.schemas.gpu import SoftwareSparseKernel
 from nmsim.schemas.hardware import HardwareConfig
 from nmsim.sparsity import parse_nm
-
-SOFTWARE_KERNELS = Path(__file__).with_name("software_kernels.yaml")
-
-
-class SoftwareSparseKernel(Sourced):
-    """One GPU's software sparse kernel (module docstring)."""
-
-    name: str = Field(min_length=3)
-    dtype: DType = "fp32"
-    peak_tflops: PositiveFloat = Field(description="the units' peak rate in this dtype (TFLOP/s)")
-    efficiency: float = Field(gt=0, le=1, description="achieved fraction of peak on the kept values")
-    index_bytes: PositiveInt = Field(description="bytes of one column index / row pointer")
-    launch_overhead_us: float = Field(ge=0, description="fixed cost per call (µs)")
-
-
-class _KernelFile(Strict):
-    kernels: dict[str, SoftwareSparseKernel]
 
 
 @dataclass(frozen=True)
@@ -60,17 +39,11 @@ class SoftwareGemmCost:
     dram_bytes: int
 
 
-def load_software_kernel(hw_name: str, path: str | Path = SOFTWARE_KERNELS) -> SoftwareSparseKernel:
-    """The software sparse kernel of the GPU config ``hw_name`` (input error if none is described)."""
-    try:
-        doc = _KernelFile.model_validate(load_yaml(Path(path).read_text(encoding="utf-8")))
-    except ValidationError as exc:
-        raise from_validation_error(exc, source=str(path)) from None
-    if hw_name not in doc.kernels:
-        raise NmsimInputError(
-            "hardware", f"a config with a software sparse kernel ({', '.join(doc.kernels)})", hw_name
-        )
-    return doc.kernels[hw_name]
+def software_kernel(hw: HardwareConfig) -> SoftwareSparseKernel:
+    """``hw``'s software sparse kernel (``gpu.software_sparse``); a one-line input error if it has none."""
+    if hw.gpu is None or hw.gpu.software_sparse is None:
+        raise NmsimInputError("hardware", "a GPU config with a gpu.software_sparse section", hw.name)
+    return hw.gpu.software_sparse
 
 
 def dram_bytes_per_s(hw: HardwareConfig) -> float:

@@ -13,9 +13,10 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from nmsim.engine.software_sparse import SoftwareSparseKernel, load_software_kernel, software_sparse_gemm
+from nmsim.engine.software_sparse import software_kernel, software_sparse_gemm
 from nmsim.io.loaders import load_hardware, load_trace
 from nmsim.published.tables import PaperTables, SpeedupTable, load_tables
+from nmsim.schemas.gpu import SoftwareSparseKernel
 from nmsim.schemas.hardware import HardwareConfig
 from nmsim.schemas.trace import Layer, Trace
 from nmsim.sim.simulate import simulate
@@ -82,8 +83,9 @@ def _ff_layers(trace: Trace) -> list[Layer]:
 
 def end_to_end_speedups(hw_name: str, patterns: list[str], trace: Trace) -> dict[str, float]:
     """Modelled ViT inference speedup vs dense per pattern (FF layers through the software kernel)."""
-    kernel = load_software_kernel(hw_name)
-    hw = fp32_on_cuda_cores(load_hardware(hw_name), kernel)
+    hw = load_hardware(hw_name)
+    kernel = software_kernel(hw)
+    hw = fp32_on_cuda_cores(hw, kernel)
     report = simulate(_fp32(trace), hw)
     dense_s = report.totals.latency_s
     ff_names = {x.name for x in _ff_layers(trace)}
@@ -105,8 +107,8 @@ def ffn_kernel_speedups(
     hw_name: str, patterns: list[str], trace: Trace, relative_to: str
 ) -> dict[str, float]:
     """Modelled FFN kernel speedup per pattern relative to ``relative_to``: mean over FF1 and FF2."""
-    kernel = load_software_kernel(hw_name)
     hw = load_hardware(hw_name)
+    kernel = software_kernel(hw)
     ff1, ff2 = _ff_layers(trace)[:2]
 
     def t(layer: Layer, pattern: str) -> float:

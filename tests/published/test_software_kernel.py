@@ -8,7 +8,7 @@ import pytest
 import yaml
 
 import nmsim
-from nmsim.engine.software_sparse import load_software_kernel, software_sparse_gemm
+from nmsim.engine.software_sparse import software_kernel, software_sparse_gemm
 from nmsim.errors import NmsimInputError
 from nmsim.published.kernel_check import ZOO, end_to_end_speedups, ffn_kernel_speedups, speed_table_gaps
 from nmsim.published.tables import PGF_TABLES, load_tables
@@ -19,7 +19,7 @@ PATTERNS = ["2:4", "1:4", "1:8", "1:16", "1:32", "1:128"]
 def test_one_gemm_by_hand() -> None:
     """ViT-L FF1 (196 x 1024 x 4096) at 1:4 on the A100, worked by hand from the yaml's parameters."""
     hw = nmsim.load_hardware("nvidia_a100_sxm")
-    kernel = load_software_kernel("nvidia_a100_sxm")
+    kernel = software_kernel(hw)
     assert (kernel.peak_tflops, kernel.efficiency, kernel.index_bytes, kernel.launch_overhead_us) == (
         19.5,
         0.10,
@@ -43,13 +43,13 @@ def test_one_gemm_by_hand() -> None:
 
 def test_bad_inputs_are_one_line_errors() -> None:
     hw = nmsim.load_hardware("nvidia_a100_sxm")
-    kernel = load_software_kernel("nvidia_a100_sxm")
+    kernel = software_kernel(hw)
     with pytest.raises(NmsimInputError, match="pattern"):
         software_sparse_gemm(kernel, hw, 4, 64, 4, "dense")
     with pytest.raises(NmsimInputError, match="k"):
         software_sparse_gemm(kernel, hw, 4, 66, 4, "1:4")
     with pytest.raises(NmsimInputError, match="hardware"):
-        load_software_kernel("vegeta_like")
+        software_kernel(nmsim.load_hardware("vegeta_like"))
 
 
 @pytest.fixture(scope="module")
