@@ -43,6 +43,12 @@ def clocks_ghz(hw: HardwareConfig, state: str | None) -> tuple[float, float]:
     resolved = resolve_state(hw, state)
     if resolved == "sustained":
         assert hw.gpu is not None
+        if hw.gpu.sustained is None:
+            raise NmsimInputError(
+                "clock-state",
+                f"hardware '{hw.name}' has no gpu.sustained clocks (not measured); burst only",
+                state,
+            )
         return hw.gpu.sustained.dense_ghz, hw.gpu.sustained.sparse_ghz
     return hw.array.clock_ghz, hw.array.clock_ghz
 

@@ -13,6 +13,11 @@ its dense and sparse kernels relative to the hardware model (``torch._int_mm``'s
 than the tensor cores' int8 rate, the same as fp8's, allows): library effects, not hardware. They apply
 only when asked for (``--library``) and in calibration, whose measurements ran that stack.
 
+``gpu.software_sparse`` is a second execution mode for N:M weights: a software sparse GEMM (CSR SpMM,
+e.g. cuSPARSE through cupy's sparse ``dot``) on the CUDA cores instead of the sparse tensor cores,
+with its own rate, efficiency, index bytes and per-call overhead. It is costed by
+:mod:`nmsim.engine.software_sparse`, beside the engine (docs/fidelity.md, [PGF] Tables 8 and 19).
+
 :mod:`nmsim.engine.clock_state` turns a config and a state into the config the engine runs.
 """
 
@@ -20,7 +25,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import Field, PositiveFloat
+from pydantic import Field, NonNegativeFloat, PositiveFloat, PositiveInt, model_validator
 
 from nmsim.dtypes import DType
 from nmsim.schemas.common import Sourced
@@ -48,13 +53,33 @@ class LibraryEfficiency(Sourced):
     sparse_efficiency: dict[DType, Fraction] = Field(default_factory=dict, description="default 1")
 
 
+class SoftwareSparseKernel(Sourced):
+    """A software sparse GEMM kernel on the CUDA cores (module docstring): its rate and overheads."""
+
+    name: str = Field(min_length=3, description="the kernel, e.g. 'cuSPARSE CSR SpMM via cupy'")
+    dtype: DType = Field("fp32", description="the precision it runs in")
+    peak_tflops: PositiveFloat = Field(description="the CUDA cores' peak rate in that dtype (TFLOP/s)")
+    efficiency: Fraction = Field(description="achieved fraction of peak_tflops on the kept values")
+    index_bytes: PositiveInt = Field(description="bytes of one column index / row pointer")
+    launch_overhead_us: NonNegativeFloat = Field(description="fixed cost per call (µs)")
+
+
 class GpuConfig(Sourced):
-    """Clock/power states and the measured software stack of a GPU config (module docstring)."""
+    """Clock/power states, the measured software stack and the software sparse kernel of a GPU config."""
 
     default_clock_state: ClockStateName = Field(
         "burst",
         description="the state nmsim gemm/simulate report when --clock-state is not given; sweeps, recipes "
         "and every other path run the config as written, i.e. burst, so keep this burst unless they differ",
     )
-    sustained: SustainedClocks
+    sustained: SustainedClocks | None = Field(
+        None, description="None: not measured, the config has the burst state only"
+    )
     library: LibraryEfficiency | None = None
+    software_sparse: SoftwareSparseKernel | None = None
+
+    @model_validator(mode="after")
+    def _default_state_exists(self) -> GpuConfig:
+        if self.default_clock_state == "sustained" and self.sustained is None:
+            raise ValueError("default_clock_state 'sustained' needs a gpu.sustained section")
+        return self
