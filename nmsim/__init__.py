@@ -4,13 +4,13 @@ Public API::
 
     import nmsim
     hw = nmsim.load_hardware("vegeta_like", rows=64)
-    trace = nmsim.load_trace("traces/wmt_transformer_1x8.json")
+    trace = nmsim.load_trace("wmt_transformer_1x8")   # a file, a shipped name; load_traces: folders, globs
     report = nmsim.simulate(trace, hw)          # per-layer latency / energy / utilization
     one = nmsim.simulate_gemm(256, 1024, 4096, hw, sparsity="1:8")
 """
 
 from nmsim.errors import NmsimInputError
-from nmsim.io.loaders import load_hardware, load_trace, save_trace
+from nmsim.io.loaders import load_hardware, load_trace, load_traces, save_trace
 from nmsim.schemas.hardware import HardwareConfig
 from nmsim.schemas.trace import Layer, Trace
 from nmsim.sim.gemm import GemmResult, simulate_gemm
@@ -26,6 +26,7 @@ __all__ = [
     "Trace",
     "load_hardware",
     "load_trace",
+    "load_traces",
     "save_trace",
     "simulate",
     "simulate_gemm",

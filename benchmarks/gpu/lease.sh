@@ -1,18 +1,21 @@
 #!/usr/bin/env bash
 # One lease of a lent NVIDIA GPU, as one prepared script (docs/calibration.md, docs/training.md):
 #   1. dense vs 2:4 GEMM latencies of squares and Transformer layers (measure_nm.py) -> $OUT/measurements.json
+#   1b. with ENERGY_S > 0: energy per GEMM (NVML), idle power, burst and sustained clocks, spread between runs,
+#       on compute- and memory-bound shapes -> $OUT/energy.json (for nmsim calibrate --energy; docs/calibration.md)
 #   2. one training cell alone on the GPU (time per cell, and the same cell's CPU trace to compare)
 #   3. the missing cells of the translation grid as parallel processes on the one GPU, until a deadline;
 #      finished traces come back in $OUT/grid.tar (the lease returns at most 8 files).
 # Usage (repo root, on the GPU machine): OUT=/some/dir bash benchmarks/gpu/lease.sh
 # Knobs (environment): MEASURE_S (measurement budget, s), DEADLINE_S (the grid stops this many seconds
-# after the script started, leaving time to pack its traces), WORKERS, STEPS.
+# after the script started, leaving time to pack its traces), WORKERS, STEPS, ENERGY_S (energy budget, s; 0 = skip).
 set -u
 OUT=${OUT:?set OUT to the folder for results}
 MEASURE_S=${MEASURE_S:-200}
 DEADLINE_S=${DEADLINE_S:-560}
 WORKERS=${WORKERS:-12}
 STEPS=${STEPS:-1500}
+ENERGY_S=${ENERGY_S:-0}
 export PYTHONUNBUFFERED=1 PYTHONPATH=${PYTHONPATH:+$PYTHONPATH:}$PWD NUMBA_CACHE_DIR=/tmp/numba_cache
 t0=$(date +%s)
 {
@@ -24,6 +27,15 @@ echo "== 1. GEMM latencies ($MEASURE_S s budget)"
 python3 benchmarks/gpu/measure_nm.py --squares 4096,8192 --dtypes fp16,bf16,int8,fp8 \
   --budget-s "$MEASURE_S" --out "$OUT/measurements.json" > "$OUT/measure.log" 2>&1
 echo "measure_nm rc=$? after $(( $(date +%s) - t0 )) s"; tail -n 4 "$OUT/measure.log"
+
+if [ "$ENERGY_S" -gt 0 ]; then
+  echo "== 1b. energy and clock states ($ENERGY_S s budget)"
+  python3 -c "import pynvml" 2>/dev/null || pip install -q nvidia-ml-py > /dev/null 2>&1
+  python3 benchmarks/gpu/measure_nm.py --squares 4096,8192,16384 --layers 4096:11008 --tokens 4096 \
+    --energy-shapes --dtypes fp16,int8 --energy-s 1 --idle-s 3 --cooldown-s 1 --sustained-s 0.3 --runs 3 \
+    --budget-s "$ENERGY_S" --out "$OUT/energy.json" > "$OUT/energy.log" 2>&1
+  echo "energy rc=$? after $(( $(date +%s) - t0 )) s"; tail -n 3 "$OUT/energy.log"
+fi
 
 echo "== 2. one cell alone on the GPU"
 work=/tmp/grid && mkdir -p "$work" /tmp/single && cp -p traces/translation/*.json "$work"/ 2>/dev/null

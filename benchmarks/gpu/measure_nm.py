@@ -17,6 +17,19 @@ so the L2 never holds the inputs; warm-up, then the median (and p10/p90) of ``--
 Correctness: both products are checked against an fp32 (int8: fp64) product of the pruned ``W`` on the
 first ``--check-tokens`` tokens; the relative Frobenius error must stay within the dtype's tolerance.
 
+Energy (``--energy-s S``): after timing, each op runs again for at least S seconds of CUDA-graph
+replays between two readings of NVML's total-energy counter (``nvmlDeviceGetTotalEnergyConsumption``,
+mJ since driver load; needs ``pynvml``/``nvidia-ml-py``); the row gets the board energy per GEMM
+(``dense_energy_j``, ``sparse_energy_j``), the latency during that loop and the number of GEMMs. The idle
+power is read the same way over ``--idle-s`` seconds with nothing running (``meta.idle_power_w``).
+``--energy-shapes`` adds memory-bound shapes (large weights, 16 and 64 tokens) to the compute-bound
+squares, so that energy per MAC and per DRAM byte can be told apart (``nmsim calibrate --energy``).
+
+Clock state: ``--cooldown-s S`` idles S seconds before each timed op, so its plain columns are a burst
+(``meta.clock_state: burst``); without it the ops run back to back under continuous load and the plain
+columns are recorded as ``sustained``. Each row records the SM clock NVML reports right after each
+timing (``dense_sm_mhz``, ``sparse_sm_mhz``).
+
 Output: the format of ``nmsim/calibration/measurements.py`` (``docs/calibration.md``), rewritten
 atomically after every measured shape, so an interrupted run leaves a valid file. Exit status: 0 all
 measured and correct; 1 a correctness check failed; 2 no usable GPU / PyTorch (one line on stderr).
@@ -59,6 +72,9 @@ DEFAULT_TOKENS = (2048, 4096, 8192, 16384)
 QUICK_SQUARES = (4096,)
 QUICK_LAYERS = ((512, 2048), (4096, 11008))
 QUICK_TOKENS = (4096,)
+# --energy-shapes: weight-streaming GEMMs (few tokens: memory-bound) beside the compute-bound squares
+ENERGY_WEIGHTS = ((8192, 8192), (16384, 16384), (11008, 4096))  # (M out, K in)
+ENERGY_TOKENS = (16, 64)
 # cuSPARSELt's 8-bit minimum tile (torch's _DTYPE_SHAPE_CONSTRAINTS): M and K multiples of 32, N of 16.
 SHAPE_MULTIPLE = {"M": 32, "K": 32, "N": 16}
 
@@ -168,6 +184,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--b-layout", choices=("col", "row", "both"), default="col", help="X^T column- or row-major"
     )
     ap.add_argument("--repeats", type=int, default=50, help="timed replays per measurement (median)")
+    ap.add_argument(
+        "--runs",
+        type=int,
+        default=1,
+        help="time each op this many times back to back (the spread between runs)",
+    )
     ap.add_argument("--warmup", type=int, default=10, help="untimed replays first")
     ap.add_argument("--warmup-s", type=float, default=0.05, help="and at least this many seconds of warm-up")
     ap.add_argument(
@@ -183,6 +205,22 @@ def build_parser() -> argparse.ArgumentParser:
     )
     ap.add_argument("--no-search", action="store_true", help="cuSPARSELt default algorithm, no search")
     ap.add_argument("--budget-s", type=float, default=None, help="start no new measurement after this long")
+    ap.add_argument(
+        "--energy-s",
+        type=float,
+        default=0.0,
+        help="also measure energy per GEMM over this long (NVML; 0: off)",
+    )
+    ap.add_argument(
+        "--idle-s", type=float, default=3.0, help="seconds of idle to measure idle power (with --energy-s)"
+    )
+    ap.add_argument("--energy-shapes", action="store_true", help="add memory-bound shapes (16 and 64 tokens)")
+    ap.add_argument(
+        "--cooldown-s",
+        type=float,
+        default=0.0,
+        help="idle this long before each timed op (plain columns = burst)",
+    )
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--list", action="store_true", help="print the shape list and exit (no GPU needed)")
     ap.add_argument("--emulate-cpu", action="store_true", help=argparse.SUPPRESS)  # pipeline self-test
@@ -191,11 +229,13 @@ def build_parser() -> argparse.ArgumentParser:
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     args = build_parser().parse_args(argv)
-    for name in ("repeats", "max_sets", "check_tokens"):
+    for name in ("repeats", "runs", "max_sets", "check_tokens"):
         if getattr(args, name) < 1:
             build_parser().error(f"--{name.replace('_', '-')} must be >= 1")
     if args.warmup < 0 or args.warmup_s < 0 or args.sustained_s < 0 or args.rotate_mb < 0:
         build_parser().error("warm-up, sustained and rotate sizes must be >= 0")
+    if args.energy_s < 0 or args.idle_s < 0 or args.cooldown_s < 0:
+        build_parser().error("--energy-s, --idle-s and --cooldown-s must be >= 0")
     return args
 
 
@@ -216,6 +256,8 @@ def shape_list(args: argparse.Namespace) -> list[Shape]:
                     Shape(f"d{d}.ffn_up.T{t}", ffn, t, d),  # d → ffn
                     Shape(f"d{d}.ffn_down.T{t}", d, t, ffn),  # ffn → d
                 ]
+    if args.energy_shapes:
+        shapes += [Shape(f"stream{m}x{k}.T{t}", m, t, k) for m, k in ENERGY_WEIGHTS for t in ENERGY_TOKENS]
     shapes += [Shape(f"shape{m}x{n}x{k}", m, n, k) for m, n, k in args.shape]
     seen: set[tuple[int, int, int]] = set()
     unique = []
@@ -299,8 +341,76 @@ def make_row(
         row["sustained_dense_ms"] = _sig(dense["sustained_ms"])
         row["sustained_sparse_ms"] = _sig(sparse["sustained_ms"])
         row["sustained_speedup"] = _sig(dense["sustained_ms"] / sparse["sustained_ms"], 5)
+    for kind, timing in (("dense", dense), ("sparse", sparse)):
+        if timing.get("runs_ms"):
+            row[f"{kind}_runs_ms"] = [_sig(v) for v in timing["runs_ms"]]
+        if timing.get("sm_mhz"):
+            row[f"{kind}_sm_mhz"] = _sig(timing["sm_mhz"], 5)
+        if timing.get("energy_j"):
+            row[f"{kind}_energy_j"] = _sig(timing["energy_j"], 5)
+            row[f"{kind}_energy_ms"] = _sig(timing["energy_ms"])
+    if dense.get("energy_gemms"):
+        row["energy_repeats"] = int(
+            min(dense["energy_gemms"], sparse.get("energy_gemms", dense["energy_gemms"]))
+        )
     row.update(extra)
     return row
+
+
+def energy_per_gemm(start_mj: float, end_mj: float, gemms: int) -> float:
+    """Board energy per GEMM (J) from two readings of NVML's total-energy counter (mJ) around ``gemms`` GEMMs.
+
+    The counter includes the idle power: subtracting it is the fit's job (its static power term).
+    """
+    if gemms < 1 or end_mj < start_mj:
+        raise ValueError(
+            f"need gemms >= 1 and a non-decreasing counter (got {gemms}, {start_mj} -> {end_mj})"
+        )
+    return (end_mj - start_mj) * 1e-3 / gemms
+
+
+def idle_power_w(start_mj: float, end_mj: float, seconds: float) -> float:
+    """Mean board power (W) between two energy-counter readings (mJ) ``seconds`` apart."""
+    if seconds <= 0 or end_mj < start_mj:
+        raise ValueError(
+            f"need seconds > 0 and a non-decreasing counter (got {seconds}, {start_mj} -> {end_mj})"
+        )
+    return (end_mj - start_mj) * 1e-3 / seconds
+
+
+class NvmlMeter:
+    """NVML's total-energy counter (mJ) and SM clock (MHz) of GPU 0; ``available`` False without pynvml."""
+
+    def __init__(self) -> None:
+        self.available, self.why = False, ""
+        try:
+            import pynvml  # nvidia-ml-py
+
+            pynvml.nvmlInit()
+            self._nvml = pynvml
+            self._handle = pynvml.nvmlDeviceGetHandleByIndex(0)
+            pynvml.nvmlDeviceGetTotalEnergyConsumption(self._handle)
+            self.available = True
+        except Exception as exc:
+            self.why = f"NVML energy counter unavailable ({type(exc).__name__}: {str(exc)[:120]})"
+
+    def energy_mj(self) -> float:
+        return float(self._nvml.nvmlDeviceGetTotalEnergyConsumption(self._handle))
+
+    def sm_mhz(self) -> float:
+        return float(self._nvml.nvmlDeviceGetClockInfo(self._handle, self._nvml.NVML_CLOCK_SM))
+
+
+class WallClockMeter:
+    """Stand-in for the CPU self-test: a fixed 100 W 'board' (numbers meaningless)."""
+
+    available, why = True, ""
+
+    def energy_mj(self) -> float:
+        return time.perf_counter() * 100.0 * 1e3
+
+    def sm_mhz(self) -> float:
+        return 1.0
 
 
 def _sig(x: float, digits: int = 6) -> float:
@@ -445,11 +555,45 @@ class CudaOps:
                 torch.cuda.synchronize()
                 graph = None
         out: dict[str, Any] = {"method": method}
+        if args.cooldown_s > 0:
+            time.sleep(args.cooldown_s)
         out["ms"], out["spread"] = self._timed(run, len(fns), args.warmup, args.warmup_s)
+        if args.runs > 1:
+            out["runs_ms"] = [out["ms"]] + [
+                self._timed(run, len(fns), 0, 0.0)[0] for _ in range(args.runs - 1)
+            ]
+        meter = getattr(self, "meter", None)
+        if meter is not None and meter.available:
+            out["sm_mhz"] = meter.sm_mhz()
         if sustained_s > 0:
             out["sustained_ms"], _ = self._timed(run, len(fns), 0, sustained_s)
+        if args.energy_s > 0 and meter is not None and meter.available:
+            out.update(self._energy(run, len(fns), args.energy_s, meter))
         del graph
         return out
+
+    def _energy(self, run: Callable[[], Any], per_run: int, seconds: float, meter: Any) -> dict[str, float]:
+        """Energy per GEMM (J) over at least ``seconds`` of back-to-back replays, and their latency."""
+        torch = self.torch
+        run()
+        self._sync()
+        replays, t0, e0 = 0, time.perf_counter(), meter.energy_mj()
+        while time.perf_counter() - t0 < seconds:
+            for _ in range(8):
+                run()
+            replays += 8
+            self._sync()
+        wall, e1 = time.perf_counter() - t0, meter.energy_mj()
+        del torch
+        gemms = replays * per_run
+        return {
+            "energy_j": energy_per_gemm(e0, e1, gemms),
+            "energy_ms": wall * 1e3 / gemms,
+            "energy_gemms": gemms,
+        }
+
+    def _sync(self) -> None:
+        self.torch.cuda.synchronize()
 
     def _timed(
         self, run: Callable[[], Any], per_run: int, warmup: int, warmup_s: float
@@ -488,6 +632,9 @@ class EmulatedOps(CudaOps):
     def free_bytes(self) -> float:
         return 4.0 * 2**30
 
+    def _sync(self) -> None:
+        pass
+
     def dense(self, spec: DtypeSpec, w: Any, b: Any) -> Any:
         return (w.float() @ b.float()).to(getattr(self.torch, spec.out_name))
 
@@ -513,8 +660,12 @@ class EmulatedOps(CudaOps):
             "ms": statistics.median(ms),
             "spread": [_quantile(ms, 0.1), _quantile(ms, 0.9)],
         }
+        if self.args.runs > 1:
+            out["runs_ms"] = [out["ms"]] * self.args.runs  # the stand-in repeats its one median
         if sustained_s > 0:
             out["sustained_ms"] = out["ms"]
+        if self.args.energy_s > 0:
+            out.update(self._energy(lambda: [f() for f in fns], len(fns), self.args.energy_s, self.meter))
         return out
 
 
@@ -691,6 +842,24 @@ def main(argv: Sequence[str] | None = None) -> int:
         ops = CudaOps(args)
     torch = ops.torch
     meta = gpu_meta(ops)
+    ops.meter = WallClockMeter() if args.emulate_cpu else NvmlMeter()  # type: ignore[attr-defined]
+    meta["clock_state"] = "burst" if args.cooldown_s > 0 else "sustained"
+    if args.energy_s > 0:
+        if not ops.meter.available:  # type: ignore[attr-defined]
+            print(f"measure_nm: --energy-s: {ops.meter.why}; energy not measured", file=sys.stderr)  # type: ignore[attr-defined]
+        else:
+            if ops.device == "cuda":
+                torch.cuda.synchronize()
+            e0, t0 = ops.meter.energy_mj(), time.perf_counter()  # type: ignore[attr-defined]
+            time.sleep(args.idle_s)
+            meta["idle_power_w"] = round(
+                idle_power_w(e0, ops.meter.energy_mj(), time.perf_counter() - t0),
+                2,  # type: ignore[attr-defined]
+            )
+            meta["energy"] = (
+                f"NVML total-energy counter around >= {args.energy_s:g} s of back-to-back CUDA-graph replays per op "
+                f"(board energy, idle power included); idle power over {args.idle_s:g} s before the first shape"
+            )
     cap = tuple(meta.get("capability", (9, 0)))
     layouts = {"col": (False,), "row": (True,), "both": (False, True)}[args.b_layout]
     rows: list[dict[str, Any]] = []

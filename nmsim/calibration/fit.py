@@ -16,13 +16,14 @@ from typing import Any
 
 import numpy as np
 
+from nmsim.engine.clock_state import at_clock_state
 from nmsim.errors import NmsimInputError
 from nmsim.io.loaders import HW_ALIASES, apply_overrides, hardware_from_document
 from nmsim.schemas.hardware import HardwareConfig
 from nmsim.sim.gemm import simulate_gemm
 
 # Schema upper bounds for fractions (efficiency ≤ 1).
-_UPPER: dict[str, float] = {"efficiency": 1.0}
+_UPPER: dict[str, float] = {"efficiency": 1.0, "dense_efficiency": 1.0, "sparse_efficiency": 1.0}
 
 
 @dataclass(frozen=True)
@@ -36,6 +37,7 @@ class Sample:
     sparsity: str | None
     seconds: float
     label: str = ""
+    clock_state: str = "burst"  # the GPU's clock/power state when it was measured (nmsim/schemas/gpu.py)
 
 
 @dataclass
@@ -74,11 +76,21 @@ def _upper(name: str) -> float:
     return next((v for k, v in _UPPER.items() if f".{k}." in f".{_path(name)}."), math.inf)
 
 
-def predict(hw: HardwareConfig, samples: list[Sample]) -> np.ndarray:
-    """Predicted latency (s) of every sample on ``hw``."""
-    return np.array(
-        [simulate_gemm(s.m, s.n, s.k, hw, sparsity=s.sparsity, dtype=s.dtype).latency_s for s in samples]
-    )
+def predict(hw: HardwareConfig, samples: list[Sample], library: bool | None = None) -> np.ndarray:
+    """Predicted latency (s) of every sample on ``hw``, each in its own mode (no dense fallback) and clock state.
+
+    ``library`` (default: whenever the config has a ``gpu.library``) applies the measured software
+    stack's per-dtype efficiencies, as the measurements ran on it. Configs without a ``gpu`` section
+    have no clock states; theirs is ignored.
+    """
+    lib = bool(hw.gpu is not None and hw.gpu.library is not None) if library is None else library
+    out = []
+    for s in samples:
+        run = at_clock_state(hw, s.clock_state, lib) if hw.gpu is not None else hw
+        out.append(
+            simulate_gemm(s.m, s.n, s.k, run, sparsity=s.sparsity, dtype=s.dtype, fallback="never").latency_s
+        )
+    return np.array(out)
 
 
 def speedups(samples: list[Sample], seconds: np.ndarray) -> dict[str, float]:
@@ -102,9 +114,14 @@ def speedup_stats(measured: dict[Any, float], predicted: dict[Any, float], keys:
 
 
 def _config(
-    doc: dict[str, Any], values: dict[str, float], note: str
+    doc: dict[str, Any], values: dict[str, float], note: str, ties: dict[str, str] | None = None
 ) -> tuple[dict[str, Any], HardwareConfig]:
     new = apply_overrides(copy.deepcopy(doc), values, source=note)
+    for target, source in (ties or {}).items():
+        value = values[source] if source in values else read_param(new, source)
+        if value is None:
+            raise NmsimInputError("tie", f"{target} follows {source}, which the config does not set")
+        apply_overrides(new, {target: value}, source=f"as {source}, {note}")
     return new, hardware_from_document(new, "calibrated config")
 
 
@@ -115,8 +132,13 @@ def fit(
     defaults: dict[str, float] | None = None,
     note: str = "fitted by nmsim calibrate",
     max_iter: int = 60,
+    ties: dict[str, str] | None = None,
 ) -> FitResult:
-    """Least-squares fit of ``params`` (dotted paths) of the config document ``doc`` to ``samples``."""
+    """Least-squares fit of ``params`` (dotted paths) of the config document ``doc`` to ``samples``.
+
+    ``ties`` maps a dotted path to another whose value it takes (``array.efficiency.int8`` →
+    ``array.efficiency.fp8``: two dtypes the hardware runs at one rate); a tied path is not fitted.
+    """
     if not samples:
         raise NmsimInputError("measurements", "need at least one measured GEMM")
     if not params:
@@ -137,7 +159,7 @@ def fit(
         return {p: float(min(math.exp(t), u)) for p, t, u in zip(params, theta, upper, strict=True)}
 
     def residuals(theta: np.ndarray) -> np.ndarray:
-        _, hw = _config(doc, values_of(theta), note)
+        _, hw = _config(doc, values_of(theta), note, ties)
         return np.log(predict(hw, samples) / measured)
 
     theta = np.log(np.array([x0[p] for p in params]))
@@ -169,7 +191,7 @@ def fit(
         if not improved or gain < 1e-12 * max(cost, 1e-30):
             break
     values = {p: float(f"{v:.4g}") for p, v in values_of(theta).items()}  # 4 significant digits
-    new_doc, hw = _config(doc, values, note)
+    new_doc, hw = _config(doc, values, note, ties)
     return FitResult(
         params=values,
         initial=x0,

@@ -47,6 +47,7 @@ from pydantic import (
 from nmsim.errors import NmsimInputError
 from nmsim.io.atomic import write_text_atomic
 from nmsim.io.loaders import read_document, validate_model
+from nmsim.limits import Dim
 from nmsim.sparsity import parse_nm
 
 FORMAT = "nmsim-measurements/1"
@@ -104,16 +105,16 @@ def nmsim_dtype(name: str) -> str:
 
 
 class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 class Measurement(_Model):
     """One measured GEMM shape and dtype: dense and/or sparse latency in milliseconds."""
 
     label: str = ""
-    M: PositiveInt = Field(description="rows of the first operand (see the file's convention)")
-    N: PositiveInt = Field(description="columns of the output (see the file's convention)")
-    K: PositiveInt = Field(description="reduction length; the N:M groups run along it")
+    M: Dim = Field(description="rows of the first operand (see the file's convention)")
+    N: Dim = Field(description="columns of the output (see the file's convention)")
+    K: Dim = Field(description="reduction length; the N:M groups run along it")
     dtype: str = Field(description="input dtype: float16, bfloat16, int8, float8_e4m3fn (or nmsim names)")
     pattern: str = Field("2:4", description="N:M pattern of the sparse operand, along K")
     dense_ms: PositiveFloat | None = None
@@ -130,6 +131,19 @@ class Measurement(_Model):
     timing_method: Literal["graph", "launches"] | None = None
     dense_kernel: str | None = None
     sparse_kernel: str | None = None
+    dense_runs_ms: list[PositiveFloat] | None = Field(None, description="median of each of --runs timings")
+    sparse_runs_ms: list[PositiveFloat] | None = Field(None, description="median of each of --runs timings")
+    dense_sm_mhz: PositiveFloat | None = Field(
+        None, description="mean SM clock while dense_ms was timed (NVML)"
+    )
+    sparse_sm_mhz: PositiveFloat | None = Field(None, description="mean SM clock while sparse_ms was timed")
+    dense_energy_j: PositiveFloat | None = Field(None, description="board energy per dense GEMM (J, NVML)")
+    sparse_energy_j: PositiveFloat | None = Field(None, description="board energy per sparse GEMM (J, NVML)")
+    dense_energy_ms: PositiveFloat | None = Field(None, description="latency per GEMM during the energy loop")
+    sparse_energy_ms: PositiveFloat | None = Field(
+        None, description="latency per GEMM during the energy loop"
+    )
+    energy_repeats: PositiveInt | None = Field(None, description="GEMMs between the two energy readings")
     dense_rel_err: float | None = Field(None, ge=0, description="vs the fp32/fp64 product of the pruned W")
     sparse_rel_err: float | None = Field(None, ge=0, description="vs the fp32/fp64 product of the pruned W")
     notes: str | None = None
@@ -247,10 +261,27 @@ class MeasurementFile(_Model):
             )
         return out
 
-    def samples(self, sustained: bool = False, dtypes: set[str] | None = None) -> list[Any]:
-        """The rows as :class:`nmsim.calibration.fit.Sample` (one per measured latency: dense, sparse)."""
+    @property
+    def plain_clock_state(self) -> str:
+        """The clock state of the plain ``dense_ms``/``sparse_ms`` columns: ``meta.clock_state``, else burst."""
+        state = str(self.meta.get("clock_state", "burst"))
+        if state not in ("burst", "sustained"):
+            raise NmsimInputError("meta.clock_state", "burst or sustained", state)
+        return state
+
+    def samples(
+        self, sustained: bool = False, dtypes: set[str] | None = None, plain_state: str | None = None
+    ) -> list[Any]:
+        """The rows as :class:`nmsim.calibration.fit.Sample` (one per measured latency: dense, sparse).
+
+        ``sustained`` takes the ``sustained_*`` columns (clock state ``sustained``, labels
+        ``"<label>@sustained <dtype> <dense|n:m>"``); otherwise the plain columns, in ``plain_state``
+        (default :attr:`plain_clock_state`), labelled ``"<label> <dtype> <dense|n:m>"``.
+        """
         from nmsim.calibration.fit import Sample
 
+        state = "sustained" if sustained else (plain_state or self.plain_clock_state)
+        suffix = "@sustained" if sustained else ""
         out = []
         for g in self.gemms(sustained):
             if dtypes is not None and g.dtype not in dtypes:
@@ -266,10 +297,17 @@ class MeasurementFile(_Model):
                             dtype=g.dtype,
                             sparsity=sparsity,
                             seconds=seconds,
-                            label=f"{g.label or f'{g.m}x{g.k}x{g.n}'} {g.dtype} {tag}",
+                            label=f"{g.label or f'{g.m}x{g.k}x{g.n}'}{suffix} {g.dtype} {tag}",
+                            clock_state=state,
                         )
                     )
         return out
+
+    def samples_in(self, states: tuple[str, ...], plain_state: str | None = None) -> list[Any]:
+        """Every latency measured in one of ``states``: plain columns and/or ``sustained_*`` columns."""
+        plain = plain_state or self.plain_clock_state
+        out = self.samples(plain_state=plain) if plain in states else []
+        return out + (self.samples(sustained=True) if "sustained" in states else [])
 
 
 def parse_measurements(data: Any, source: str = "measurements") -> MeasurementFile:

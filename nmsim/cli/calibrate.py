@@ -10,22 +10,85 @@ from pathlib import Path
 import numpy as np
 import typer
 import yaml
+from rich.console import Console
 from rich.table import Table
 
+from nmsim.calibration.energy_fit import (
+    EnergySample,
+    apply_energy_fit,
+    energy_samples,
+    fit_energy,
+    predict_energy,
+)
 from nmsim.calibration.fit import Sample, fit, predict, speedup_stats, speedups
 from nmsim.calibration.measurements import load_measurements
 from nmsim.cli import fail
 from nmsim.cli.common import console
-from nmsim.io.atomic import write_text_atomic
+from nmsim.errors import NmsimInputError
+from nmsim.io.atomic import check_output_path, write_text_atomic
 from nmsim.io.loaders import hardware_from_document, read_document, resolve_hardware_path
 
+STATE_CHOICES = {"burst": ("burst",), "sustained": ("sustained",), "both": ("burst", "sustained")}
 
-def _load_samples(paths: list[Path], sustained: bool) -> list[Sample]:
-    """Every file's samples; with several files each label is prefixed by its file's stem."""
+
+def _pairs(items: list[str], option: str, allowed: tuple[str, ...] | None = None) -> dict[str, str]:
+    """``KEY=VALUE`` options as a mapping (one-line error naming ``option`` otherwise)."""
+    out = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip() or not value.strip():
+            fail(f"{option}: expected KEY=VALUE (got '{item}')")
+        if allowed is not None and value.strip() not in allowed:
+            fail(f"{option}: {key.strip()}: one of {', '.join(allowed)} (got '{value.strip()}')")
+        out[key.strip()] = value.strip()
+    return out
+
+
+def _load_samples(paths: list[Path], states: tuple[str, ...], measured_in: dict[str, str]) -> list[Sample]:
+    """Every file's samples in ``states``; with several files each label is prefixed by its file's stem."""
     out: list[Sample] = []
     for path in paths:
-        for s in load_measurements(path).samples(sustained=sustained):
+        for s in load_measurements(path).samples_in(states, measured_in.get(path.stem)):
             out.append(replace(s, label=f"{path.stem}:{s.label}") if len(paths) > 1 else s)
+    return out
+
+
+def _console_unless_json(summary: dict, as_json: bool) -> Console | None:
+    """Print ``summary`` as JSON and return None, or return the console for the tables."""
+    if as_json:
+        typer.echo(json.dumps(summary, indent=1))
+        return None
+    return console()
+
+
+def _table(
+    title: str, columns: tuple[str, ...], rows: list[tuple[str, ...]], right_from: int | None = None
+) -> Table:
+    """A rich table; columns from ``right_from`` on are right-justified (numbers)."""
+    table = Table(title=title, title_justify="left")
+    for i, col in enumerate(columns):
+        table.add_column(col, justify="right" if right_from is not None and i >= right_from else "left")
+    for row in rows:
+        table.add_row(*row)
+    return table
+
+
+def _state_stats(samples: list[Sample], measured: np.ndarray, predicted: np.ndarray) -> dict[str, dict]:
+    """Per clock state: latency median/max |error| and 2:4 speedup median/max |error|."""
+    out: dict[str, dict] = {}
+    for state in ("burst", "sustained"):
+        idx = [i for i, s in enumerate(samples) if s.clock_state == state]
+        if not idx:
+            continue
+        sub = [samples[i] for i in idx]
+        err = np.abs(predicted[idx] / measured[idx] - 1)
+        sp_m, sp_p = speedups(sub, measured[idx]), speedups(sub, predicted[idx])
+        out[state] = {
+            "latencies": len(idx),
+            "latency_median_abs_error": float(np.median(err)),
+            "latency_max_abs_error": float(np.max(err)),
+            "speedup": speedup_stats(sp_m, sp_p, list(sp_m)),
+        }
     return out
 
 
@@ -34,33 +97,67 @@ def calibrate(
         ..., "--measurements", help="measurement file (docs/calibration.md); repeat to fit several"
     ),
     hw: str = typer.Option(..., "--hw", help="base hardware config: shipped name or YAML path"),
-    fit_params: str = typer.Option(
-        ..., "--fit", help="comma-separated dotted parameters, e.g. array.clock_ghz,sparse.efficiency.fp16"
+    fit_params: str | None = typer.Option(
+        None, "--fit", help="comma-separated dotted parameters, e.g. array.clock_ghz,sparse.efficiency.fp16"
     ),
     out: Path = typer.Option(..., "--out", help="the calibrated config to write (YAML, atomic)"),
     holdout: str | None = typer.Option(
         None, "--holdout", help="regex on row labels: kept out of the fit, checked"
     ),
-    sustained: bool = typer.Option(
-        False, "--sustained", help="fit the sustained_* latencies (power-limited)"
+    clock_state: str = typer.Option(
+        "both",
+        "--clock-state",
+        help="which measured rows to use: burst, sustained (power-limited) or both; each is predicted "
+        "in its own state (gpu section of the config)",
+    ),
+    measured_in: list[str] = typer.Option(
+        [],
+        "--measured-in",
+        help="STEM=burst|sustained: the clock state of that file's plain dense_ms/sparse_ms columns "
+        "(default: its meta.clock_state, else burst); sustained_* columns are always sustained",
+    ),
+    sustained: bool = typer.Option(False, "--sustained", help="same as --clock-state sustained"),
+    tie: list[str] = typer.Option(
+        [],
+        "--tie",
+        help="TARGET=SOURCE: TARGET takes SOURCE's value (e.g. array.efficiency.int8=array.efficiency.fp8)",
+    ),
+    energy: bool = typer.Option(
+        False,
+        "--energy",
+        help="fit static power, MAC energy per dtype and DRAM energy per byte to *_energy_j rows",
     ),
     as_json: bool = typer.Option(False, "--json", help="print the residuals as JSON"),
 ) -> None:
     """Least-squares fit of PARAMs to measured latencies; prints the residual table; writes NEW.yaml."""
-    samples = _load_samples(measurements, sustained)
+    check_output_path(out)
+    try:
+        pattern = re.compile(holdout) if holdout else None
+    except re.error as exc:
+        raise NmsimInputError("--holdout", f"a regular expression ({exc})", holdout) from None
+    declared = _pairs(measured_in, "--measured-in", ("burst", "sustained"))
+    if energy:
+        calibrate_energy(measurements, hw, out, pattern, declared, as_json)
+        return
+    params = [p.strip() for p in (fit_params or "").split(",") if p.strip()]
+    if not params:
+        fail("--fit: at least one dotted parameter, e.g. array.clock_ghz (or --energy)")
+    if clock_state not in STATE_CHOICES:
+        fail(f"--clock-state: one of burst, sustained, both (got '{clock_state}')")
+    states = STATE_CHOICES["sustained" if sustained else clock_state]
+    samples = _load_samples(measurements, states, declared)
     if not samples:
-        fail("measurements: no latencies to fit (sustained_* missing?)")
-    pattern = re.compile(holdout) if holdout else None
+        fail(f"measurements: no latencies measured in clock state {'/'.join(states)}")
     fitted = [s for s in samples if not (pattern and pattern.search(s.label))]
     checked = [s for s in samples if pattern and pattern.search(s.label)]
     if not fitted:
         fail(f"holdout: '{holdout}' leaves no samples to fit")
     base_path = resolve_hardware_path(hw)
     doc = read_document(base_path)
-    params = [p.strip() for p in fit_params.split(",") if p.strip()]
     names = " + ".join(p.name for p in measurements)
     note = f"fitted by nmsim calibrate to {names} ({len(fitted)} latencies)"
-    result = fit(doc, fitted, params, note=note)
+    ties = _pairs(tie, "--tie")
+    result = fit(doc, fitted, params, note=note, ties=ties)
     hw_before = hardware_from_document(doc, str(base_path))
     hw_after = hardware_from_document(result.document, "calibrated config")
     everything = fitted + checked
@@ -78,6 +175,7 @@ def calibrate(
     rows = [
         {
             "label": s.label,
+            "clock_state": s.clock_state,
             "role": "fit" if i < len(fitted) else "check",
             "measured_ms": float(measured[i] * 1e3),
             "before_ms": float(before[i] * 1e3),
@@ -94,48 +192,33 @@ def calibrate(
         "speedups": {k: {"measured": sp_meas[k], "predicted": sp_pred.get(k)} for k in sp_meas},
         "speedup_fit": speedup_stats(sp_meas, sp_pred, [k for k in sp_meas if k not in checked_keys]),
         "speedup_check": speedup_stats(sp_meas, sp_pred, [k for k in sp_meas if k in checked_keys]),
-        "rows": rows,
-        "out": str(out),
+        "by_clock_state": _state_stats(everything, measured, after),
     }
-    if as_json:
-        typer.echo(json.dumps(summary, indent=1))
+    c = _console_unless_json(summary | {"rows": rows, "out": str(out)}, as_json)
+    if c is None:
         return
-    c = console()
-    pt = Table(title=f"fitted parameters ({result.iterations} iterations)", title_justify="left")
-    for col in ("parameter", "start", "fitted"):
-        pt.add_column(col)
-    for p in params:
-        pt.add_row(p, f"{result.initial[p]:.4g}", f"{result.params[p]:.4g}")
-    c.print(pt)
-    rt = Table(title="residuals: predicted vs measured latency", title_justify="left")
-    for col, just in (
-        ("sample", "left"),
-        ("role", "left"),
-        ("measured ms", "right"),
-        ("before ms", "right"),
-        ("after ms", "right"),
-        ("error", "right"),
-    ):
-        rt.add_column(col, justify=just)  # type: ignore[arg-type]
-    for r in rows:
-        rt.add_row(
-            r["label"],
-            r["role"],
-            f"{r['measured_ms']:.4g}",
-            f"{r['before_ms']:.4g}",
-            f"{r['after_ms']:.4g}",
-            f"{r['error']:+.1%}",
+    params_rows = [(p, f"{result.initial[p]:.4g}", f"{result.params[p]:.4g}") for p in params]
+    c.print(
+        _table(
+            f"fitted parameters ({result.iterations} iterations)",
+            ("parameter", "start", "fitted"),
+            params_rows,
         )
-    c.print(rt)
-    st = Table(title="2:4 speedup (dense / sparse)", title_justify="left")
-    for col in ("GEMM", "measured", "predicted", "error"):
-        st.add_column(col)
+    )
+    residual_rows = [
+        (r["label"], r["clock_state"], r["role"], f"{r['measured_ms']:.4g}", f"{r['before_ms']:.4g}",
+         f"{r['after_ms']:.4g}", f"{r['error']:+.1%}")
+        for r in rows
+    ]  # fmt: skip
+    columns = ("sample", "state", "role", "measured ms", "before ms", "after ms", "error")
+    c.print(_table("residuals: predicted vs measured latency", columns, residual_rows, right_from=3))
+    speedup_rows = []
     for key, value in sp_meas.items():
         pred = sp_pred.get(key)
-        st.add_row(
-            key, f"{value:.3f}", f"{pred:.3f}" if pred else "", f"{pred / value - 1:+.1%}" if pred else ""
+        speedup_rows.append(
+            (key, f"{value:.3f}", f"{pred:.3f}" if pred else "", f"{pred / value - 1:+.1%}" if pred else "")
         )
-    c.print(st)
+    c.print(_table("2:4 speedup (dense / sparse)", ("GEMM", "measured", "predicted", "error"), speedup_rows))
     for role in ("fit", "check"):
         stats = summary[f"speedup_{role}"]
         if stats["count"]:
@@ -143,7 +226,76 @@ def calibrate(
                 f"speedup, {role} rows: median |error| {stats['median_abs_error']:.1%}, max "
                 f"{stats['max_abs_error']:.1%}, faster/slower right on {stats['verdict_right']}/{stats['count']}"
             )
+    for state, st_ in summary["by_clock_state"].items():
+        sp = st_["speedup"]
+        c.print(
+            f"{state} rows ({st_['latencies']} latencies, predicted in the {state} state): latency median "
+            f"|error| {st_['latency_median_abs_error']:.1%}, max {st_['latency_max_abs_error']:.1%}; 2:4 speedup "
+            f"median {sp.get('median_abs_error', float('nan')):.1%}, max {sp.get('max_abs_error', float('nan')):.1%}"
+        )
     c.print(f"rms log error (fitted rows): {rms:.4f}; wrote {out}")
+
+
+def calibrate_energy(
+    paths: list[Path],
+    hw: str,
+    out: Path,
+    pattern: re.Pattern[str] | None,
+    measured_in: dict[str, str],
+    as_json: bool,
+) -> None:
+    """``nmsim calibrate --energy``: the linear energy fit (nmsim/calibration/energy_fit.py)."""
+    samples: list[EnergySample] = []
+    idle = {}
+    for path in paths:
+        doc = load_measurements(path)
+        if "idle_power_w" in doc.meta:
+            idle[path.stem] = doc.meta["idle_power_w"]
+        for s in energy_samples(doc, measured_in.get(path.stem)):
+            samples.append(replace(s, label=f"{path.stem}:{s.label}") if len(paths) > 1 else s)
+    if not samples:
+        fail("measurements: no rows with measured energy (dense_energy_j / sparse_energy_j); "
+             "measure with benchmarks/gpu/measure_nm.py --energy-s")  # fmt: skip
+    fitted = [s for s in samples if not (pattern and pattern.search(s.label))]
+    checked = [s for s in samples if pattern and pattern.search(s.label)]
+    base_path = resolve_hardware_path(hw)
+    doc = read_document(base_path)
+    base = hardware_from_document(doc, str(base_path))
+    result = fit_energy(base, fitted)
+    names = " + ".join(p.name for p in paths)
+    note = f"fitted by nmsim calibrate --energy to {names} ({len(fitted)} GEMMs)"
+    new_doc = apply_energy_fit(doc, result, note)
+    header = f"# energy calibrated by `nmsim calibrate --energy` from {base_path.name} to {names}\n"
+    write_text_atomic(out, header + yaml.safe_dump(new_doc, sort_keys=False, width=120, allow_unicode=True))
+    everything = fitted + checked
+    predicted = predict_energy(base, everything, result.static_w, result.mac_pj, result.dram_pj_per_byte)
+    measured = np.array([s.joules for s in everything])
+    err = predicted / measured - 1
+    rows = [{"label": s.label, "role": "fit" if i < len(fitted) else "check", "measured_j": float(measured[i]),
+             "predicted_j": float(predicted[i]), "error": float(err[i])} for i, s in enumerate(everything)]  # fmt: skip
+    summary = {
+        "params": result.parameters(),
+        "idle_power_w_measured": idle,
+        "median_abs_error_fit": float(np.median(np.abs(err[: len(fitted)]))),
+        "median_abs_error_check": float(np.median(np.abs(err[len(fitted) :]))) if checked else None,
+        "max_abs_error_check": float(np.max(np.abs(err[len(fitted) :]))) if checked else None,
+    }
+    c = _console_unless_json(summary | {"rows": rows, "out": str(out)}, as_json)
+    if c is None:
+        return
+    fitted_rows = [(name, f"{value:.4g}") for name, value in summary["params"].items()]
+    c.print(_table("fitted energy parameters", ("parameter", "fitted"), fitted_rows))
+    for stem, watts in idle.items():
+        c.print(f"{stem}: measured idle power {watts:.4g} W (fitted static power {result.static_w:.4g} W)")
+    energy_rows = [
+        (r["label"], r["role"], f"{r['measured_j']:.4g}", f"{r['predicted_j']:.4g}", f"{r['error']:+.1%}")
+        for r in rows
+    ]
+    columns = ("sample", "role", "measured J", "predicted J", "error")
+    c.print(_table("energy per GEMM: predicted vs measured", columns, energy_rows, right_from=2))
+    c.print(f"median |error|: fitted rows {summary['median_abs_error_fit']:.1%}" + (
+        f", held-out rows {summary['median_abs_error_check']:.1%} (max {summary['max_abs_error_check']:.1%})"
+        if checked else "") + f"; wrote {out}")  # fmt: skip
 
 
 def register(app: typer.Typer) -> None:

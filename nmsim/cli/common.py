@@ -9,8 +9,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from nmsim.io.atomic import write_text_atomic
-from nmsim.io.loaders import load_hardware, load_trace
+from nmsim.io.atomic import check_output_path, write_text_atomic
+from nmsim.io.loaders import expand_trace_paths, load_hardware, load_trace
 from nmsim.io.registry import DEFAULT_HARDWARE, default_trace_path
 from nmsim.schemas.hardware import HardwareConfig
 from nmsim.schemas.trace import Trace
@@ -25,9 +25,21 @@ def resolve_hw(hw: str | None, **overrides: Any) -> HardwareConfig:
     return load_hardware(hw or DEFAULT_HARDWARE, **{k: v for k, v in overrides.items() if v is not None})
 
 
-def resolve_trace(path: Path | None) -> Trace:
-    """Load ``path``, or the shipped default trace when None."""
-    return load_trace(path if path is not None else default_trace_path())
+def resolve_trace(item: str | Path | None) -> Trace:
+    """Load one trace: a file, a shipped trace's name (or a glob/folder naming one file); the shipped
+    default trace when None."""
+    return load_trace(item if item is not None else default_trace_path())
+
+
+def trace_files(item: str | Path | None) -> list[str]:
+    """The trace files ``item`` names (file, shipped name, folder, glob); the default trace when None."""
+    return expand_trace_paths(item) if item is not None else [str(default_trace_path())]
+
+
+def check_outputs(*paths: Path | None, field: str = "--out") -> None:
+    """Refuse unwritable output files before any work (see :func:`nmsim.io.atomic.check_output_path`)."""
+    for p in paths:
+        check_output_path(p, field)
 
 
 def emit(text: str, out: Path | None) -> None:

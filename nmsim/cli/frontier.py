@@ -1,4 +1,4 @@
-"""``nmsim frontier``: accuracy against latency/energy/EDP/training energy, Pareto frontier labelled."""
+"""``nmsim frontier``: accuracy (%) against latency/energy/EDP/training energy, one point per cell, Pareto frontier labelled."""
 
 from __future__ import annotations
 
@@ -6,16 +6,16 @@ from pathlib import Path
 
 import typer
 
-from nmsim.cli.common import console
+from nmsim.cli.common import check_outputs, console
 from nmsim.explore.checkpoint import read_results
 from nmsim.explore.frontier import points_table, sweep_points, trace_points, x_axis
 from nmsim.explore.plan import resolve_traces
-from nmsim.explore.plot_frontier import plot_frontier
-from nmsim.explore.plotting import check_plot_path
 from nmsim.explore.spec import split_list
-from nmsim.io.atomic import write_text_atomic
+from nmsim.io.atomic import transaction, write_text_atomic
 from nmsim.io.loaders import load_hardware
 from nmsim.io.registry import DEFAULT_HARDWARE, data_dir
+from nmsim.plots.frontier import plot_frontier
+from nmsim.plots.style import check_plot_path
 
 
 def default_traces() -> list[str]:
@@ -44,10 +44,12 @@ def frontier(
     ),
     title: str | None = typer.Option(None, "--title", help="plot title"),
 ) -> None:
-    """One point per recipe and N:M target on each config; the Pareto frontier drawn and labelled."""
+    """One point per cell (recipe, N:M target and density, variant, source; seeds as mean ± std) on each config; the Pareto frontier drawn and labelled."""
     from nmsim.cli import fail
 
     check_plot_path(out)
+    check_outputs(out)
+    check_outputs(csv, field="--csv")
     x_axis(x)
     if sweep is not None:
         if traces:
@@ -60,9 +62,10 @@ def frontier(
         loaded = [t.trace for t in resolve_traces(items)]
         configs = [load_hardware(name) for name in split_list(hw) or [DEFAULT_HARDWARE]]
         points = trace_points(loaded, configs, x, y)
-    plot_frontier(points, out, x, y, title)
-    if csv is not None:
-        write_text_atomic(csv, points_table(points).to_csv(index=False, lineterminator="\n"))
+    with transaction():  # the plot and the CSV: both or neither
+        plot_frontier(points, out, x, y, title)
+        if csv is not None:
+            write_text_atomic(csv, points_table(points).to_csv(index=False, lineterminator="\n"))
     front = sum(p.on_front for p in points)
     console().print(f"wrote {out}: {len(points)} points, {front} on the frontier", highlight=False)
 

@@ -19,7 +19,7 @@ hw_app = typer.Typer(
 def list_configs() -> None:
     """List shipped hardware configs (usable by name with --hw)."""
     t = Table(title="shipped hardware configs", title_justify="left")
-    for col in ("name", "array", "dataflow", "clock", "cores", "sparse modes", "dtype"):
+    for col in ("name", "status", "array", "dataflow", "clock", "cores", "sparse modes", "dtype"):
         t.add_column(col)
     for name in shipped_hardware():
         hw = load_hardware(name)
@@ -27,6 +27,7 @@ def list_configs() -> None:
         mark = " (default)" if name == DEFAULT_HARDWARE else ""
         t.add_row(
             name + mark,
+            "legacy" if is_legacy(hw.description) else "current",
             f"{hw.array.rows}x{hw.array.cols}",
             hw.array.dataflow,
             f"{hw.array.clock_ghz} GHz",
@@ -43,6 +44,11 @@ def show(name: str = typer.Argument(..., help="shipped name or YAML path")) -> N
     hw = load_hardware(name)
     typer.echo(f"# {resolve_hardware_path(name)}")
     typer.echo(yaml.safe_dump(hw.model_dump(mode="json"), sort_keys=False, width=110), nl=False)
+
+
+def is_legacy(description: str) -> bool:
+    """A config kept only under its old name (mixed sources): its description starts with ``LEGACY``."""
+    return description.lstrip().startswith("LEGACY")
 
 
 def register(app: typer.Typer) -> None:

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from nmsim.cli.common import emit
+from nmsim.cli.common import check_outputs, emit
 from nmsim.importers.scalesim import read_topology
 from nmsim.io.loaders import trace_to_json
 
@@ -17,6 +17,7 @@ def import_scalesim(
     name: str | None = typer.Option(None, "--name", help="trace name (default: the file's stem)"),
 ) -> None:
     """Convert a SCALE-Sim topology (conv via im2col, or GEMM M,N,K; v3 Sparsity column) to a trace."""
+    check_outputs(out)
     emit(trace_to_json(read_topology(topology, name)), out)
 
 

@@ -7,7 +7,9 @@ from pathlib import Path
 import typer
 
 from nmsim.cli.common import HW_OPTION, console, resolve_hw, resolve_trace
-from nmsim.explore.plotting import check_plot_path
+from nmsim.io.atomic import check_output_path
+from nmsim.limits import MAX_LABELS
+from nmsim.plots.style import check_plot_path
 
 plot_app = typer.Typer(
     help="Plots of one trace on one config: roofline, per-layer breakdown.", no_args_is_help=True
@@ -21,12 +23,15 @@ def roofline(
     trace: Path | None = TRACE_ARG,
     hw: str | None = HW_OPTION,
     out: Path = OUT_OPT,
-    label_top: int = typer.Option(6, "--label-top", help="name this many of the slowest layers"),
+    label_top: int = typer.Option(
+        6, "--label-top", min=0, max=MAX_LABELS, help="name this many of the slowest layers"
+    ),
 ) -> None:
     """Each layer's dense-equivalent throughput against its DRAM intensity, under the roofs."""
-    from nmsim.explore.plot_roofline import plot_roofline
+    from nmsim.plots.roofline import plot_roofline
 
     check_plot_path(out)
+    check_output_path(out)
     plot_roofline(resolve_trace(trace), resolve_hw(hw), out, label_top)
     console().print(f"wrote {out}", highlight=False)
 
@@ -39,9 +44,10 @@ def breakdown(
     by: str = typer.Option("group", "--by", help="group (block numbers merged) | layer"),
 ) -> None:
     """Energy by component, PE utilization and latency share per layer (group)."""
-    from nmsim.explore.plot_breakdown import plot_breakdown
+    from nmsim.plots.breakdown import plot_breakdown
 
     check_plot_path(out)
+    check_output_path(out)
     plot_breakdown(resolve_trace(trace), resolve_hw(hw), out, by)
     console().print(f"wrote {out}", highlight=False)
 

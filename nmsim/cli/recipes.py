@@ -7,15 +7,19 @@ import re
 from pathlib import Path
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from nmsim.cli import fail
-from nmsim.cli.common import console, emit, fmt_energy, fmt_time, resolve_hw
+from nmsim.cli.common import check_outputs, console, emit, fmt_energy, fmt_time, resolve_hw
 from nmsim.cost.compare import RecipeRow, recipe_rows
 from nmsim.cost.options import CostOptions
-from nmsim.cost.plot import KIND_COLOURS, plot_recipes
+from nmsim.io.atomic import check_output_path, transaction
 from nmsim.io.loaders import expand_trace_paths, load_trace
 from nmsim.io.registry import DEFAULT_HARDWARE
+from nmsim.limits import MAX_LANES
+from nmsim.plots.recipes import plot_recipes
+from nmsim.plots.style import KIND_COLOURS
 from nmsim.schemas.trace import Trace
 from nmsim.workloads.scope import check_scope
 
@@ -41,8 +45,8 @@ def _pct(x: float) -> str:
 def _accuracy(row: RecipeRow) -> str:
     if row.accuracy is None:
         return "—"
-    std = f"±{row.accuracy_std:.3f}" if row.accuracy_std is not None else ""
-    return f"{row.accuracy:.4f}{std}"
+    std = f" ± {100 * row.accuracy_std:.2f}" if row.accuracy_std is not None else ""
+    return f"{100 * row.accuracy:.2f}{std}"
 
 
 _PREFIXES = (
@@ -66,26 +70,6 @@ def _unit(values: list[float], unit: str) -> tuple[float, str]:
     return _PREFIXES[-1][0], _PREFIXES[-1][1] + unit
 
 
-def trace_density(trace: Trace) -> float | None:
-    """Fraction of weights an unstructured (GMP) target keeps: the trace's ``target_density``, else the
-    weight-count-weighted measured density of its unstructured layers; None when it has neither."""
-    if trace.training is not None and trace.training.target_density is not None:
-        return trace.training.target_density
-    layers = [la for la in trace.layers if la.pattern == "unstructured" and la.density is not None]
-    weights = sum(la.k * la.n * la.repeat for la in layers)
-    if not weights:
-        return None
-    return sum(la.density * la.k * la.n * la.repeat for la in layers) / weights
-
-
-def _target(row: RecipeRow, densities: dict[str, float | None] | None) -> str:
-    """The target column: ``unstruct. 6.25%`` for GMP (its density), else the pattern."""
-    if row.target != "unstructured":
-        return row.target
-    dens = (densities or {}).get(row.traces[0])
-    return "unstruct." if dens is None else f"unstruct. {100 * dens:.3g}%"
-
-
 def print_whole(table: Table) -> None:
     """Print ``table`` without cropping a cell: the console is widened to the table's natural width
     when the terminal is narrower or the output is piped."""
@@ -99,9 +83,7 @@ def print_whole(table: Table) -> None:
     con.print(table)
 
 
-def summary_table(
-    rows: list[RecipeRow], hardware: str, densities: dict[str, float | None] | None = None
-) -> Table:
+def summary_table(rows: list[RecipeRow], hardware: str) -> Table:
     """The summary: one row per recipe; numeric columns share one unit, given in the header."""
     t = Table(title=f"cost per recipe on {hardware}", title_justify="left")
     many_models = len({r.model for r in rows}) > 1
@@ -115,7 +97,7 @@ def summary_table(
     cols += [("recipe", "left"), ("target", "left")]
     cols += [("seeds", "right")] if seeds else []
     cols += [
-        ("accuracy", "right"),
+        ("accuracy\n%", "right"),
         (f"inf\nlatency\n{inf_lat[1]}", "right"),
         (f"inf\nenergy\n{inf_e[1]}", "right"),
         ("inf\nPE\nutil", "right"),
@@ -130,7 +112,7 @@ def summary_table(
     for r in rows:
         tc = r.training
         cells = [r.model] if many_models else []
-        cells += [r.recipe, _target(r, densities)]
+        cells += [escape(r.recipe_text), r.target.replace("unstructured", "unstruct.")]
         cells += [str(len(r.traces))] if seeds else []
         cells += [
             _accuracy(r),
@@ -147,9 +129,7 @@ def summary_table(
     return t
 
 
-def share_table(
-    rows: list[RecipeRow], hardware: str, densities: dict[str, float | None] | None = None
-) -> Table:
+def share_table(rows: list[RecipeRow], hardware: str) -> Table:
     """Share of each training run's energy and time per phase kind (mask work apart)."""
     t = Table(title=f"training run by phase kind on {hardware}: energy % / time %", title_justify="left")
     kinds = [k for k in KIND_COLOURS if any(r.phase_kind_share().get(k) for r in rows)]
@@ -162,7 +142,7 @@ def share_table(
             continue
         e, s = r.phase_kind_share("energy_pj"), r.phase_kind_share("latency_s")
         cells = [f"{_pct(e[k])} / {_pct(s[k])}" if k in e and (e[k] or s[k]) else "" for k in kinds]
-        t.add_row(r.recipe, _target(r, densities), *cells)
+        t.add_row(escape(r.recipe_text), r.target.replace("unstructured", "unstruct."), *cells)
     return t
 
 
@@ -187,7 +167,7 @@ def phase_table(rows: list[RecipeRow], hardware: str) -> Table:
         for ph in r.training.phases:
             tot = ph.total
             t.add_row(
-                r.recipe,
+                escape(r.recipe_text),
                 r.target,
                 ph.name,
                 ph.kind,
@@ -210,7 +190,9 @@ def recipes(
         ..., help="trace files or folders of traces (e.g. traces/translation)"
     ),
     hw: list[str] | None = typer.Option(
-        None, "--hw", help="hardware config (name or YAML path); repeat for several (default stc_2x4_like)"
+        None,
+        "--hw",
+        help="hardware config (name or YAML path); repeat for several (default: the default config, nmsim hw list)",
     ),
     as_json: bool = typer.Option(False, "--json", help="print JSON (one object per hardware config)"),
     out: Path | None = typer.Option(None, "--out", help="write the JSON to this file (atomic)"),
@@ -231,13 +213,20 @@ def recipes(
     ),
     no_refresh: bool = typer.Option(False, "--no-refresh", help="leave mask work out of the totals"),
     refresh_lanes: int = typer.Option(
-        0, "--refresh-lanes", help="mask-unit ops/cycle (0: array cols × cores)"
+        0, "--refresh-lanes", min=0, max=MAX_LANES, help="mask-unit ops/cycle (0: array cols × cores)"
     ),
     fused_refresh: bool = typer.Option(
         False, "--fused-refresh", help="masks computed in the optimizer's weight pass: no extra weight read"
     ),
+    residency: str = typer.Option(
+        "auto",
+        "--residency",
+        help="auto: inputs and gradients read on chip where edges allow | none: all from DRAM",
+    ),
 ) -> None:
     """One row per recipe (and N:M target): accuracy, inference cost, training-run cost, FLOPs vs dense."""
+    check_outputs(out)
+    check_output_path(plot, "--plot", folder=True)
     if nm is not None:
         check_scope(scope)
     opts = CostOptions(
@@ -247,6 +236,7 @@ def recipes(
         include_refresh=not no_refresh,
         refresh_lanes=refresh_lanes,
         fused_refresh=fused_refresh,
+        residency=residency,  # type: ignore[arg-type]
     )
     loaded = collect_traces(traces)
     configs = [resolve_hw(h) for h in (hw or [DEFAULT_HARDWARE])]
@@ -254,22 +244,22 @@ def recipes(
     if len(set(names)) != len(names):
         fail("--hw: the same hardware config is given twice")
     results = [(c, recipe_rows(loaded, c, opts, nm, scope)) for c in configs]
-    if plot is not None:
-        for c, rows in results:
-            path = plot_recipes(rows, c.name, plot / f"recipes_{_safe(c.name)}.png")
-            typer.echo(f"wrote {path}", err=True)
-    if as_json or out is not None:
-        doc = [
-            {"hardware": c.name, "options": opts.to_dict(), "rows": [r.to_dict() for r in rows]}
-            for c, rows in results
-        ]
-        emit(json.dumps(doc, indent=1) + "\n", out)
-        return
-    densities = {t.name: trace_density(t) for t in loaded}
+    with transaction():  # the plots and the JSON: all or none
+        if plot is not None:
+            for c, rows in results:
+                path = plot_recipes(rows, c.name, plot / f"recipes_{_safe(c.name)}.png")
+                typer.echo(f"wrote {path}", err=True)
+        if as_json or out is not None:
+            doc = [
+                {"hardware": c.name, "options": opts.to_dict(), "rows": [r.to_dict() for r in rows]}
+                for c, rows in results
+            ]
+            emit(json.dumps(doc, indent=1) + "\n", out)
+            return
     for c, rows in results:
-        print_whole(summary_table(rows, c.name, densities))
+        print_whole(summary_table(rows, c.name))
         if any(r.training for r in rows):
-            print_whole(share_table(rows, c.name, densities))
+            print_whole(share_table(rows, c.name))
         if phases:
             print_whole(phase_table(rows, c.name))
     console().print(

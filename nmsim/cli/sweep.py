@@ -10,6 +10,8 @@ from nmsim.cli.common import console, fmt_si
 from nmsim.explore.checkpoint import check_format, checkpoint_path
 from nmsim.explore.spec import load_spec, merge_spec, parse_param, split_list
 from nmsim.explore.sweep import run_sweep
+from nmsim.io.atomic import check_output_path
+from nmsim.limits import MAX_SWEEP_POINTS, MAX_WORKERS
 
 
 def sweep(
@@ -39,11 +41,18 @@ def sweep(
     scheduler: str = typer.Option(
         "processes", "--scheduler", help="processes (local, default) | inline | tcp://HOST:PORT (Dask)"
     ),
-    workers: int | None = typer.Option(None, "--workers", help="local worker processes (default: all CPUs)"),
+    workers: int | None = typer.Option(
+        None, "--workers", min=1, max=MAX_WORKERS, help="local worker processes (default: all CPUs)"
+    ),
     compat: str | None = typer.Option(None, "--compat", help="'scalesim': SCALE-Sim v3 timing"),
+    residency: str | None = typer.Option(
+        None,
+        "--residency",
+        help="auto (default): outputs stay on chip for their consumers where they fit | none",
+    ),
     restart: bool = typer.Option(False, "--restart", help="discard the checkpoint of an interrupted run"),
     chunk_points: int | None = typer.Option(
-        None, "--chunk-points", help="points per task (default: automatic)"
+        None, "--chunk-points", min=1, max=MAX_SWEEP_POINTS, help="points per task (default: automatic)"
     ),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="no progress bar"),
 ) -> None:
@@ -55,6 +64,7 @@ def sweep(
     from nmsim.cli import fail
 
     check_format(out)
+    check_output_path(out)
     base = load_spec(spec_file) if spec_file is not None else None
     params: dict[str, list[object]] = {}
     for text in param or []:
@@ -69,6 +79,7 @@ def sweep(
         nm=split_list(nm),
         params=params,
         compat=compat,
+        residency=residency,
     )
     try:
         result = run_sweep(

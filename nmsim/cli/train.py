@@ -8,6 +8,16 @@ from typing import get_args
 import typer
 
 from nmsim.errors import NmsimInputError
+from nmsim.io.atomic import check_output_path
+from nmsim.limits import (
+    MAX_BATCH,
+    MAX_LR,
+    MAX_SEED,
+    MAX_SEEDS,
+    MAX_STEPS,
+    MAX_WORKERS,
+    check_float,
+)
 from nmsim.schemas.trace import GradMode
 
 _DECAYS = ("step", "linear", "exp")
@@ -73,14 +83,17 @@ def train(
     targets: str | None = typer.Option(
         None, help="layers: ff|qkvo|ff+qkvo|all, names or re:<regex>, comma-sep"
     ),
-    steps: int = typer.Option(1500, min=1, help="optimizer steps"),
-    seed: int = typer.Option(1, help="seed of the weights and the training data"),
+    steps: int = typer.Option(1500, min=1, max=MAX_STEPS, help="optimizer steps"),
+    seed: int = typer.Option(1, min=0, max=MAX_SEED, help="seed of the weights and the training data"),
     batch_size: int | None = typer.Option(
-        None, min=1, help="sentence pairs (translation, 64) or byte windows (lm, 16) per step"
+        None, min=1, max=MAX_BATCH, help="sentence pairs (translation, 64) or byte windows (lm, 16) per step"
     ),
     lr: float = typer.Option(2e-3, help="peak learning rate (AdamW)"),
     threads: int | None = typer.Option(
-        None, min=1, help="torch CPU threads (default: the cores not already busy, by the 1-min load; >= 1)"
+        None,
+        min=1,
+        max=MAX_WORKERS,
+        help="torch CPU threads (default: the cores not already busy, by the 1-min load; >= 1)",
     ),
     device: str = typer.Option("cpu", help="torch device: cpu, cuda or cuda:N"),
     out: Path = typer.Option(..., help="trace file to write (JSON)"),
@@ -89,6 +102,8 @@ def train(
     _choice("task", task, _TASKS)
     if corpus is not None and task != "lm":
         raise NmsimInputError("corpus", "only with --task lm", str(corpus))
+    check_float("lr", lr, 0.0, MAX_LR, low_open=True)
+    check_output_path(out)
     _choice("decay", decay, _DECAYS)
     _choice("grad-mode", grad_mode, _GRADS)
     _choice("structure", structure, _STRUCTS)
@@ -159,9 +174,11 @@ def train_grid(
     patterns: str | None = typer.Option(
         None, help="comma-separated N:M targets (default: translation 2:4,1:8,1:16; lm also 1:32,1:64)"
     ),
-    steps: int = typer.Option(1500, min=1, help="optimizer steps per cell"),
-    workers: int = typer.Option(1, min=1, help="parallel processes"),
-    threads: int = typer.Option(1, min=1, help="torch threads per process (threads × workers <= cores)"),
+    steps: int = typer.Option(1500, min=1, max=MAX_STEPS, help="optimizer steps per cell"),
+    workers: int = typer.Option(1, min=1, max=MAX_WORKERS, help="parallel processes"),
+    threads: int = typer.Option(
+        1, min=1, max=MAX_WORKERS, help="torch threads per process (threads × workers <= cores)"
+    ),
     device: str = typer.Option("cpu", help="torch device of every cell: cpu, cuda or cuda:N"),
     limit: int | None = typer.Option(None, min=1, help="run at most this many missing cells"),
     priority_only: bool = typer.Option(
@@ -180,18 +197,25 @@ def train_grid(
         seed_list = [int(s) for s in seeds.split(",") if s.strip()]
     except ValueError:
         raise NmsimInputError("seeds", "comma-separated integers, e.g. 1,2,3", seeds) from None
-    if not seed_list:
-        raise NmsimInputError("seeds", "at least one seed", seeds)
-    pats = (
-        None if patterns is None else [str(parse_nm(p, "patterns")) for p in patterns.split(",") if p.strip()]
-    )
+    if not seed_list or len(seed_list) > MAX_SEEDS or not all(0 <= s <= MAX_SEED for s in seed_list):
+        raise NmsimInputError(
+            "seeds", f"1 to {MAX_SEEDS} comma-separated integers from 0 to {MAX_SEED}", seeds
+        )
+    pats = None
+    if patterns is not None:
+        pats = [str(parse_nm(p, "patterns")) for p in patterns.split(",") if p.strip()]
+        if not pats or len(pats) > MAX_SEEDS:
+            raise NmsimInputError(
+                "patterns", f"1 to {MAX_SEEDS} comma-separated N:M targets, e.g. 2:4,1:8", patterns
+            )
+    out = out or Path("traces") / task
+    check_output_path(out, "--out", folder=True)
     _need_torch()
     _need_device(device)
     from nmsim.train.grid import check_threads, run_grid
 
     check_threads(threads, workers, device)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
-    out = out or Path("traces") / task
     written = run_grid(out, seeds=seed_list, patterns=pats, steps=steps, workers=workers, threads=threads,
                        limit=limit, device=device, task=task, corpus=str(corpus) if corpus else None,
                        priority_only=priority_only)  # fmt: skip

@@ -16,6 +16,7 @@ from typing import Any
 from nmsim.cost.flops import count_flops
 from nmsim.cost.options import CostOptions
 from nmsim.cost.training import TrainingCost, training_cost
+from nmsim.schemas.cell import cell_key, model_name, recipe_label
 from nmsim.schemas.hardware import HardwareConfig
 from nmsim.schemas.trace import Trace
 from nmsim.sim.report import Totals
@@ -40,6 +41,8 @@ class RecipeRow:
     pes: int
     training: TrainingCost | None = None
     notes: list[str] = field(default_factory=list)
+    variant: str = ""
+    source: str = "measured"
 
     @property
     def accuracy(self) -> float | None:
@@ -50,8 +53,21 @@ class RecipeRow:
         return statistics.stdev(self.accuracies) if len(self.accuracies) > 1 else None
 
     @property
+    def recipe_text(self) -> str:
+        """The recipe with its variant in brackets and '(published)' for a paper's figure."""
+        text = self.recipe
+        if self.variant:
+            text += f" [{self.variant}]"
+        if self.source == "published":
+            text += " (published)"
+        return text
+
+    @property
     def label(self) -> str:
-        return f"{self.recipe} {self.target}" if self.target != "dense" else self.recipe
+        """'mdgf-exp 1:8', 'gmp 12.5%', 'dense'; variant and source as in :attr:`recipe_text`."""
+        if self.target == "dense":
+            return self.recipe_text
+        return self.recipe_text.replace(self.recipe, f"{self.recipe} {self.target}", 1)
 
     def phase_kind_share(self, what: str = "energy_pj") -> dict[str, float]:
         """Share of the run's ``energy_pj`` or ``latency_s`` per phase kind, mask work as ``mask``."""
@@ -73,6 +89,8 @@ class RecipeRow:
             "model": self.model,
             "recipe": self.recipe,
             "target": self.target,
+            "variant": self.variant,
+            "source": self.source,
             "traces": self.traces,
             "seeds": len(self.traces),
             "metric": self.metric,
@@ -92,42 +110,23 @@ class RecipeRow:
         return d
 
 
-def model_name(trace: Trace) -> str:
-    """The trace's name without its trailing seed (``-s1``), target (``-1x8``) and recipe parts."""
-    name = re.sub(r"[-_](s|seed)\d+$", "", trace.name)
-    name = re.sub(r"[-_]\d+[x:]\d+$", "", name)
-    if trace.training is not None:
-        for label in dict.fromkeys((recipe_label(trace), trace.training.recipe)):
-            name = re.sub(rf"[-_]{re.escape(label)}$", "", name)
-    return name
-
-
-def recipe_label(trace: Trace) -> str:
-    """The recipe's name, made specific by the trainer's ``cell`` parameter (``mdgf-linear``) if any."""
-    rec = trace.training
-    if rec is None:
-        return INFERENCE_ONLY
-    cell = rec.params.get("cell")
-    if isinstance(cell, str) and cell.startswith(rec.recipe):
-        return cell
-    return rec.recipe
-
-
-def _schedule_key(trace: Trace) -> tuple[Any, ...]:
+def _row_key(trace: Trace) -> tuple[Any, ...]:
+    """Traces with equal keys are seeds of one row: same cell (variant, source, target density …)
+    and the same executed schedule on the same layers."""
     dims = tuple((la.name, la.m, la.n, la.k, la.repeat, la.pattern) for la in trace.layers)
     rec = trace.training
     if rec is None:
         return ("inference", trace.name, dims)
     phases = tuple(p.model_dump_json() for p in rec.phases)
-    return (model_name(trace), rec.recipe, rec.target, rec.total_steps, phases, dims)
+    return (cell_key(trace), rec.recipe, rec.total_steps, phases, dims)
 
 
 def _target_of(trace: Trace, nm: str | None, scope: str) -> str:
     if trace.training is not None:
-        return trace.training.target
+        return cell_key(trace).target
     if nm is not None:
         return f"{nm} ({scope})"
-    patterns = sorted({la.pattern for la in trace.layers if la.pattern != "dense"})
+    patterns = sorted({la.pattern for la in trace.layers if not la.sparsity.is_dense})
     return ",".join(patterns) if patterns else "dense"
 
 
@@ -142,7 +141,7 @@ def recipe_rows(
     opts = options or CostOptions()
     groups: dict[tuple[Any, ...], list[Trace]] = {}
     for t in traces:
-        groups.setdefault(_schedule_key(t), []).append(t)
+        groups.setdefault(_row_key(t), []).append(t)
     pes = hw.array.rows * hw.array.cols * hw.array.cores
     rows: list[RecipeRow] = []
     for members in groups.values():
@@ -155,19 +154,22 @@ def recipe_rows(
             notes.append("--nm applies to traces without a training record only")
         accs = [t.metrics.accuracy for t in members if t.metrics and t.metrics.accuracy is not None]
         metric = next((t.metrics.metric for t in members if t.metrics), None)
+        key = cell_key(first) if first.training is not None else None
         rows.append(
             RecipeRow(
                 model=model_name(first),
-                recipe=recipe_label(first),
+                recipe=recipe_label(first) or INFERENCE_ONLY,
                 target=_target_of(first, nm, scope),
                 traces=[t.name for t in members],
                 metric=metric,
                 accuracies=[float(a) for a in accs if a is not None],
-                inference=simulate(run, hw).totals,
+                inference=simulate(run, hw, residency=opts.residency).totals,
                 inference_flops=count_flops(run).total,
                 pes=pes,
                 training=training_cost(first, hw, opts) if first.training else None,
                 notes=notes,
+                variant=key.variant if key else "",
+                source=key.source if key else "measured",
             )
         )
     rows.sort(key=_row_order)
@@ -178,8 +180,18 @@ def _density_of(target: str) -> float:
     m = re.match(r"^(\d+):(\d+)", target)
     if m:
         return int(m.group(1)) / int(m.group(2))
+    pct = re.match(r"^(\d+(?:\.\d+)?)%", target)
+    if pct:
+        return float(pct.group(1)) / 100
     return 1.0 if target.startswith("dense") else 0.5
 
 
 def _row_order(row: RecipeRow) -> tuple[Any, ...]:
-    return (row.model, -_density_of(row.target), row.recipe != "dense", row.recipe, row.traces[0])
+    return (
+        row.model,
+        -_density_of(row.target),
+        row.recipe != "dense",
+        row.recipe,
+        row.variant,
+        row.traces[0],
+    )

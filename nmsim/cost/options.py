@@ -6,6 +6,7 @@ from dataclasses import asdict, dataclass
 from typing import Any, Literal
 
 from nmsim.errors import NmsimInputError
+from nmsim.sim.residency import ResidencyPolicy, check_policy
 
 MdgfForward = Literal["dense", "split"]
 
@@ -31,6 +32,9 @@ class CostOptions:
         fused_refresh: the mask is computed inside the optimizer's weight-update pass, which reads
             the dense weights anyway (and is not costed for any recipe), so a refresh adds only its
             comparisons and the mask write; False: every refresh re-reads the weights from DRAM.
+        residency: ``auto``: a layer's forward input and its incoming data gradient are read on chip
+            where the trace's edges and the activation level allow (:mod:`nmsim.sim.residency`), and
+            inference keeps outputs on chip likewise; ``none``: every pass reads its operands from DRAM.
     """
 
     transposable: bool = False
@@ -39,8 +43,10 @@ class CostOptions:
     include_refresh: bool = True
     refresh_lanes: int = 0
     fused_refresh: bool = False
+    residency: ResidencyPolicy = "auto"
 
     def __post_init__(self) -> None:
+        check_policy(self.residency)
         if self.mdgf_forward not in ("dense", "split"):
             raise NmsimInputError("mdgf_forward", "one of 'dense', 'split'", self.mdgf_forward)
         if self.refresh_lanes < 0:

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 
 from nmsim.schemas.trace import Layer, Phase, PhaseLayerState, Trace
 from nmsim.sim.gemm import layer_density
-from nmsim.sparsity import NM, parse_nm
+from nmsim.sparsity import NM, Pattern, parse_pattern
 
 
 @dataclass(frozen=True)
@@ -48,7 +48,7 @@ class LayerPhase:
     @property
     def sparse(self) -> bool:
         """True when a mask is in force (pattern not dense)."""
-        return self.pattern != "dense"
+        return not self.sparsity.is_dense
 
     @property
     def binary_steps(self) -> int:
@@ -56,8 +56,13 @@ class LayerPhase:
         return self.steps - self.decaying_steps
 
     @property
+    def sparsity(self) -> Pattern:
+        """``pattern`` as a typed value."""
+        return parse_pattern(self.pattern)
+
+    @property
     def nm(self) -> NM | None:
-        return parse_nm(self.pattern) if self.pattern not in ("dense", "unstructured") else None
+        return self.sparsity.nm
 
     @property
     def pruned_weights_get_gradient(self) -> bool:
@@ -70,7 +75,7 @@ def sparsified_layers(trace: Trace) -> frozenset[str]:
     rec = trace.training
     if rec is not None and rec.sparsified_layers:
         return frozenset(rec.sparsified_layers)
-    return frozenset(layer.name for layer in trace.layers if layer.pattern != "dense")
+    return frozenset(layer.name for layer in trace.layers if not layer.sparsity.is_dense)
 
 
 def decaying_steps(d_start: float, d_end: float, steps: int) -> int:
@@ -91,14 +96,15 @@ def refresh_count(steps: int, every: int) -> int:
 
 def _density(layer: Layer, state: PhaseLayerState) -> float:
     """Fraction of weights the phase's mask keeps: recorded (GMP phases), else n/m, else measured."""
-    if state.pattern == "dense":
+    pattern = state.sparsity
+    if pattern.is_dense:
         return 1.0
     if state.density is not None:
         return state.density
-    if state.pattern == "unstructured":
-        # no density recorded for the phase: the layer's measured (final) density, else none pruned
-        return layer_density(layer) if layer.pattern == "unstructured" else 1.0
-    return parse_nm(state.pattern).density
+    if pattern.nm is None:  # unstructured with no density recorded for the phase:
+        # the layer's measured (final) density, else none pruned
+        return layer_density(layer) if layer.sparsity.is_unstructured else 1.0
+    return pattern.nm.density
 
 
 def layer_phase(trace: Trace, phase: Phase, layer: Layer, sparsified: frozenset[str]) -> LayerPhase:
@@ -111,7 +117,7 @@ def layer_phase(trace: Trace, phase: Phase, layer: Layer, sparsified: frozenset[
         state = phase.default
     else:
         state = None
-    if state is None or state.pattern == "dense":
+    if state is None or state.sparsity.is_dense:
         return LayerPhase(layer.name, "dense", 1.0, 0.0, 0.0, phase.grad_mode, phase.steps, 0, 0)
     dec = decaying_steps(state.decay_factor_start, state.decay_factor_end, phase.steps)
     return LayerPhase(

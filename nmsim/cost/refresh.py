@@ -20,11 +20,11 @@ import math
 
 from nmsim.cost.totals import Cost
 from nmsim.dtypes import BYTES_PER_ELEMENT
-from nmsim.engine.layout import HW
+from nmsim.engine.layout import HW_FIELDS, unpack
 from nmsim.engine.params import hw_vector
 from nmsim.schemas.hardware import HardwareConfig
 from nmsim.schemas.trace import Layer
-from nmsim.sparsity import parse_nm
+from nmsim.sparsity import parse_pattern
 
 
 def weight_count(layer: Layer) -> int:
@@ -38,14 +38,18 @@ def lanes_of(hw: HardwareConfig, lanes: int = 0) -> int:
     return lanes if lanes > 0 else hw.array.cols * hw.array.cores
 
 
-def _vector_cost(hw: HardwareConfig, dtype: str | None, ops: int, dram_bytes: float, lanes: int) -> Cost:
-    v = hw_vector(hw, dtype).tolist()
-    cycles = max(math.ceil(ops / lanes_of(hw, lanes)), math.ceil(dram_bytes / v[HW["dram_bytes_per_cycle"]]))
-    latency = cycles / v[HW["clock_hz"]]
+def _vector_cost(
+    hw: HardwareConfig, dtype: str | None, ops: int, read_bytes: float, write_bytes: float, lanes: int
+) -> Cost:
+    """Cost of ``ops`` vector operations with ``read_bytes``/``write_bytes`` of DRAM traffic (bytes)."""
+    v = unpack(HW_FIELDS, hw_vector(hw, dtype))
+    dram_bytes = read_bytes + write_bytes
+    cycles = max(math.ceil(ops / lanes_of(hw, lanes)), math.ceil(dram_bytes / v["dram_bytes_per_cycle"]))
+    latency = cycles / v["clock_hz"]
     parts = {
-        "mac": ops * v[HW["e_mac"]],
-        "dram": dram_bytes * v[HW["e_dram"]],
-        "static": v[HW["static_w"]] * latency * 1e12,
+        "mac": ops * v["e_mac"],
+        "dram": read_bytes * v["e_dram_read"] + write_bytes * v["e_dram_write"],
+        "static": v["static_w"] * latency * 1e12,
     }
     return Cost(
         cycles=cycles,
@@ -64,13 +68,14 @@ def refresh_cost(
     reads them anyway; only the mask write is charged).
     """
     numel = weight_count(layer)
-    group = numel if pattern == "unstructured" else parse_nm(pattern).m
+    nm = parse_pattern(pattern).nm
+    group = nm.m if nm is not None else numel  # unstructured: one sort over the whole tensor
     ops = numel * max(1, math.ceil(math.log2(group)))
     dtype = layer.dtype or hw.default_dtype
-    dram = (numel * BYTES_PER_ELEMENT[dtype] if read_weights else 0) + numel / 8
-    return _vector_cost(hw, layer.dtype, ops, dram, lanes)
+    read = numel * BYTES_PER_ELEMENT[dtype] if read_weights else 0
+    return _vector_cost(hw, layer.dtype, ops, read, numel / 8, lanes)
 
 
 def srste_cost(layer: Layer, hw: HardwareConfig, lanes: int = 0) -> Cost:
     """Cost of SR-STE's per-step regularizer λ·Φ̄⊙W on ``layer``'s weights (one step)."""
-    return _vector_cost(hw, layer.dtype, weight_count(layer), 0.0, lanes)
+    return _vector_cost(hw, layer.dtype, weight_count(layer), 0.0, 0.0, lanes)

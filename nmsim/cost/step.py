@@ -29,7 +29,8 @@ from nmsim.cost.phases import LayerPhase
 from nmsim.schemas.hardware import HardwareConfig
 from nmsim.schemas.trace import Layer
 from nmsim.sim.gemm import GemmResult, simulate_layer
-from nmsim.sparsity import NM
+from nmsim.sim.residency import NO_RESIDENCY, LayerResidency
+from nmsim.sparsity import NM, parse_pattern
 
 Pass = Literal["fwd", "dgrad", "wgrad"]
 PASSES: tuple[Pass, ...] = ("fwd", "dgrad", "wgrad")
@@ -71,14 +72,18 @@ class GemmCache:
         pattern: str,
         density: float = 1.0,
         conv_of: Layer | None = None,
+        input_resident: bool = False,
+        reserved: dict[str, float] | None = None,
     ) -> GemmResult:
-        """Simulate (m, n, k)×repeat with weights ``pattern``; ``conv_of``: keep that conv's K-runs."""
+        """Simulate (m, n, k)×repeat with weights ``pattern``; ``conv_of``: keep that conv's K-runs;
+        ``input_resident``/``reserved``: residency hooks (:func:`~nmsim.sim.gemm.simulate_layer`)."""
         runs = conv_of.conv_k_runs if conv_of is not None else 1
-        key = (m, n, k, repeat, dtype, pattern, round(density, 12), runs)
+        held = tuple(sorted((reserved or {}).items()))
+        key = (m, n, k, repeat, dtype, pattern, round(density, 12), runs, input_resident, held)
         hit = self._memo.get(key)
         if hit is not None:
             return hit
-        dens = density if pattern == "unstructured" else None
+        dens = density if parse_pattern(pattern).is_unstructured else None
         if conv_of is not None:
             layer = conv_of.model_copy(update={"pattern": pattern, "density": dens, "mask_stats": None})
         else:
@@ -93,9 +98,27 @@ class GemmCache:
                 pattern=pattern,
                 density=dens,
             )
-        result = simulate_layer(layer, self.hw)
+        result = simulate_layer(layer, self.hw, input_resident=input_resident, reserved=reserved)
         self._memo[key] = result
         return result
+
+
+@dataclass(frozen=True)
+class StepResidency:
+    """Residency of one layer's training passes (:func:`nmsim.sim.residency.training_plans`).
+
+    ``fwd``: its forward input is on chip (its producer's output, kept after being stashed to DRAM for
+    the backward pass); ``dgrad``: its output gradient is on chip (its consumers' data gradients);
+    ``level``: the on-chip level holding them. Outputs are always written to DRAM (the forward output
+    is stashed for wgrad, a data gradient is wgrad's operand), and wgrad reads both operands from DRAM.
+    """
+
+    fwd: LayerResidency = NO_RESIDENCY
+    dgrad: LayerResidency = NO_RESIDENCY
+    level: str | None = None
+
+
+NO_STEP_RESIDENCY = StepResidency()
 
 
 def ideal_densities(state: LayerPhase, decaying: bool) -> dict[Pass, float]:
@@ -112,16 +135,26 @@ def _complement(nm: NM) -> str:
 
 
 def step_gemms(
-    layer: Layer, state: LayerPhase, decaying: bool, cache: GemmCache, options: CostOptions
+    layer: Layer,
+    state: LayerPhase,
+    decaying: bool,
+    cache: GemmCache,
+    options: CostOptions,
+    residency: StepResidency = NO_STEP_RESIDENCY,
 ) -> list[StepGemm]:
-    """The GEMMs ``layer`` runs in one training step in ``state`` (``decaying``: a step with D > 0)."""
+    """The GEMMs ``layer`` runs in one training step in ``state`` (``decaying``: a step with D > 0);
+    ``residency``: whether its forward input and its incoming gradient are still on chip."""
     assert layer.m and layer.n and layer.k
     m, n, k, rep, dt = layer.m, layer.n, layer.k, layer.repeat, layer.dtype
     dense_f = 2 * m * n * k * rep
     conv = layer if layer.conv is not None else None
 
     def g(p: Pass, dims: tuple[int, int, int], pattern: str, flops: float, fd: int, conv_of=None) -> StepGemm:
-        r = cache.run(*dims, rep, dt, pattern, state.density, conv_of)
+        hook = residency.fwd if p == "fwd" else residency.dgrad if p == "dgrad" else NO_RESIDENCY
+        held = (
+            {residency.level: float(hook.reserved_bytes)} if residency.level and hook.reserved_bytes else None
+        )
+        r = cache.run(*dims, rep, dt, pattern, state.density, conv_of, hook.input_resident, held)
         return StepGemm(p, *dims, rep, pattern, r, flops, fd)
 
     fwd_dims, dgrad_dims, wgrad_dims = (m, n, k), (m, k, n), (k, n, m)

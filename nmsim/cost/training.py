@@ -19,11 +19,20 @@ from typing import Any
 from nmsim.cost.options import CostOptions
 from nmsim.cost.phases import LayerPhase, layer_phase, sparsified_layers
 from nmsim.cost.refresh import refresh_cost, srste_cost
-from nmsim.cost.step import PASSES, GemmCache, StepGemm, ideal_densities, step_gemms
+from nmsim.cost.step import (
+    NO_STEP_RESIDENCY,
+    PASSES,
+    GemmCache,
+    StepGemm,
+    StepResidency,
+    ideal_densities,
+    step_gemms,
+)
 from nmsim.cost.totals import Cost
 from nmsim.errors import NmsimInputError
 from nmsim.schemas.hardware import HardwareConfig
 from nmsim.schemas.trace import Layer, Trace
+from nmsim.sim.residency import training_plans
 
 BUCKETS: tuple[str, ...] = (*PASSES, "mask")
 
@@ -119,13 +128,18 @@ def _add_gemms(buckets: dict[str, Cost], gemms: list[StepGemm], times: int) -> N
 
 
 def _layer_phase_cost(
-    layer: Layer, state: LayerPhase, hw: HardwareConfig, cache: GemmCache, opts: CostOptions
+    layer: Layer,
+    state: LayerPhase,
+    hw: HardwareConfig,
+    cache: GemmCache,
+    opts: CostOptions,
+    res: StepResidency = NO_STEP_RESIDENCY,
 ) -> dict[str, Cost]:
     buckets = {b: Cost() for b in BUCKETS}
     if state.binary_steps:
-        _add_gemms(buckets, step_gemms(layer, state, False, cache, opts), state.binary_steps)
+        _add_gemms(buckets, step_gemms(layer, state, False, cache, opts, res), state.binary_steps)
     if state.decaying_steps:
-        _add_gemms(buckets, step_gemms(layer, state, True, cache, opts), state.decaying_steps)
+        _add_gemms(buckets, step_gemms(layer, state, True, cache, opts, res), state.decaying_steps)
     if state.sparse:
         refresh = refresh_cost(layer, state.pattern, hw, opts.refresh_lanes, not opts.fused_refresh)
         buckets["mask"].add(refresh, state.refreshes)
@@ -134,13 +148,26 @@ def _layer_phase_cost(
     return buckets
 
 
-def dense_step_cost(trace: Trace, hw: HardwareConfig, cache: GemmCache | None = None) -> Cost:
-    """One dense training step of ``trace`` (every layer's three passes with dense weights)."""
+def step_residency(trace: Trace, hw: HardwareConfig, policy: str = "auto") -> list[StepResidency]:
+    """Per layer, which of its training passes find their input on chip (``policy``: auto | none)."""
+    level, plans = training_plans(trace.layers, hw, policy)
+    return [StepResidency(fwd, dgrad, level) for fwd, dgrad in plans]
+
+
+def dense_step_cost(
+    trace: Trace,
+    hw: HardwareConfig,
+    cache: GemmCache | None = None,
+    residency: list[StepResidency] | None = None,
+) -> Cost:
+    """One dense training step of ``trace`` (every layer's three passes with dense weights);
+    ``residency``: per layer (default :func:`step_residency`)."""
     cache = cache or GemmCache(hw)
     total = Cost()
-    for layer in trace.layers:
+    plan = residency if residency is not None else step_residency(trace, hw)
+    for layer, res in zip(trace.layers, plan, strict=True):
         dense = LayerPhase(layer.name, "dense", 1.0, 0.0, 0.0, "autodiff", 1, 0, 0)
-        for g in step_gemms(layer, dense, False, cache, CostOptions()):
+        for g in step_gemms(layer, dense, False, cache, CostOptions(), res):
             total.add(Cost.of_gemm(g.result, g.flops, g.flops_dense))
     return total
 
@@ -177,16 +204,17 @@ def training_cost(trace: Trace, hw: HardwareConfig, options: CostOptions | None 
     opts = options or CostOptions()
     cache = GemmCache(hw)
     sparsified = sparsified_layers(trace)
+    residency = step_residency(trace, hw, opts.residency)
     pes = hw.array.rows * hw.array.cols * hw.array.cores
     phases: list[PhaseCost] = []
     run_total, run_mask = Cost(), Cost()
     for phase in rec.phases:
         buckets = {b: Cost() for b in BUCKETS}
         states = []
-        for layer in trace.layers:
+        for layer, res in zip(trace.layers, residency, strict=True):
             state = layer_phase(trace, phase, layer, sparsified)
             states.append(state)
-            for b, c in _layer_phase_cost(layer, state, hw, cache, opts).items():
+            for b, c in _layer_phase_cost(layer, state, hw, cache, opts, res).items():
                 buckets[b].add(c)
         total = Cost()
         for b in BUCKETS:
@@ -206,7 +234,7 @@ def training_cost(trace: Trace, hw: HardwareConfig, options: CostOptions | None 
         )
         run_total.add(total)
         run_mask.add(buckets["mask"])
-    dense = Cost().add(dense_step_cost(trace, hw, cache), rec.total_steps)
+    dense = Cost().add(dense_step_cost(trace, hw, cache, residency), rec.total_steps)
     return TrainingCost(
         trace=trace.name,
         hardware=hw.name,

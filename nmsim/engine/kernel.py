@@ -2,6 +2,12 @@
 
 :func:`evaluate_gemm` is the single kernel; :func:`evaluate_rows` runs it over many (hardware,
 GEMM) pairs in parallel and returns exactly the same numbers.
+
+A sparse GEMM is evaluated in up to three ways and the best on the row's objective is kept: its
+N:M mode with K′ compacted rows per pass; its N:M mode on the dense layer's schedule (as many rows
+of *dense* K per fold as the dense layer uses, so only n/m of the rows hold weights: the sparse
+mapping space contains every dense mapping, and the mapper can never make sparse slower than
+dense); and, with ``fallback: auto``, the dense mode itself (``fell_back`` = 1 when it wins).
 """
 
 from __future__ import annotations
@@ -12,29 +18,50 @@ import numpy as np
 
 from nmsim.engine.folds import ceil_div, compute_cycles, mapping_efficiency
 from nmsim.engine.jit import jit, jit_parallel, prange
-from nmsim.engine.layout import GEMM_LEN, HW, OUT_LEN
-from nmsim.engine.traffic import dram_traffic, filter_reuse, sram_accesses, stall_cycles
+from nmsim.engine.layout import GEMM, HW, OUT, OUT_LEN
+from nmsim.engine.mapper import every_tile_fits, search, stall_cycles, tile_candidates
+from nmsim.engine.traffic import exposed_bytes, filter_reuse, sram_accesses
 
 # Compile-time constants (numba freezes module-level ints).
 _DF, _R, _C, _CORES, _CLK = HW["dataflow"], HW["rows"], HW["cols"], HW["cores"], HW["clock_hz"]
-_EB, _AB, _CIF, _CF, _COF = (
-    HW["elem_bytes"],
-    HW["acc_bytes"],
-    HW["cap_ifmap"],
-    HW["cap_filter"],
-    HW["cap_ofmap"],
-)
-_BPC, _MUXC, _KPP = HW["dram_bytes_per_cycle"], HW["mux_extra"], HW["k_per_pe"]
+_EB, _AB, _WPP = HW["elem_bytes"], HW["acc_bytes"], HW["weights_per_pe"]
+_LA, _LW, _LO = HW["lvl_act"], HW["lvl_w"], HW["lvl_out"]
+_CAP, _RDBW, _WRBW, _ERD, _EWR = HW["cap_0"], HW["rd_bw_0"], HW["wr_bw_0"], HW["e_rd_0"], HW["e_wr_0"]
+_BPC, _EDR, _EDW = HW["dram_bytes_per_cycle"], HW["e_dram_read"], HW["e_dram_write"]
+_MUXC, _KPP = HW["mux_extra"], HW["k_per_pe"]
 _EFF, _SEFF, _TILE = HW["efficiency"], HW["sparse_efficiency"], HW["tile_folds"]
 _OVH, _SOVH = HW["overhead_cycles"], HW["sparse_overhead_cycles"]
-_TOVH, _SPLITK = HW["tile_overhead_cycles"], HW["split_k"]
-_EMAC, _EMUX, _EMETA = HW["e_mac"], HW["e_mux"], HW["e_metadata_bit"]
-_EIR, _EIW, _EFR, _EFW = HW["e_ifmap_read"], HW["e_ifmap_write"], HW["e_filter_read"], HW["e_filter_write"]
-_EOR, _EOW, _EDRAM, _STATIC = HW["e_ofmap_read"], HW["e_ofmap_write"], HW["e_dram"], HW["static_w"]
+_TOVH, _SPLITK, _MBPC, _FALLBACK = (
+    HW["tile_overhead_cycles"],
+    HW["split_k"],
+    HW["meta_bits_per_cycle"],
+    HW["fallback"],
+)
+_EMAC, _EMUX, _EMETA, _STATIC = HW["e_mac"], HW["e_mux"], HW["e_metadata_bit"], HW["static_w"]
+_EREG = HW["e_register"]
+_O_CYC, _O_EN, _O_FELL = OUT["cycles"], OUT["energy_pj"], OUT["fell_back"]
+_G_RES = GEMM["reserved_0"]
 
 
 @jit
-def evaluate_gemm(
+def _slot_value(hw: np.ndarray, base: int, slot: int) -> float:
+    """Field ``base + slot`` of the hardware vector, 0 for an operand with no on-chip level."""
+    return hw[base + slot] if slot >= 0 else 0.0
+
+
+@jit
+def _k_chunk(k: int, kc: int, rows: int, dense_schedule: bool) -> tuple[int, int]:
+    """(compacted K rows per fold, the activation columns they need) of one way of running the GEMM."""
+    kb = min(kc, rows)
+    kbd = min(k, ceil_div(kb * k, kc))
+    if dense_schedule:  # the dense layer's chunk of K: as many activation columns as rows
+        kbd = min(k, rows)
+        kb = ceil_div(kbd * kc, k)
+    return kb, kbd
+
+
+@jit
+def _evaluate_mode(
     hw: np.ndarray,
     m: int,
     n: int,
@@ -44,19 +71,25 @@ def evaluate_gemm(
     repeat: int,
     compat: bool,
     sparse: bool,
+    dense_schedule: bool,
+    objective: int,
+    a_res: bool,
+    o_res: bool,
+    reserved: tuple[float, float, float],
+    cm: np.ndarray,
+    cn: np.ndarray,
 ) -> np.ndarray:
-    """Cost of ``repeat`` GEMMs (m×k activations · k×n weights compacted to ``kc`` rows).
-
-    ``meta_bits`` per kept weight; ``sparse`` when the PEs run an N:M mode (mux active). Compat mode
-    (SCALE-Sim) has no stalls, no mux and no metadata cost. Returns the result vector laid out as
-    :data:`nmsim.engine.layout.OUT_FIELDS` (cycles, s, MACs, bytes, pJ).
-    """
+    """The result vector of one way of running the GEMM (see the module docstring); ``cm``/``cn``:
+    the tile candidates of M and N."""
     df, rows, cols, cores = int(hw[_DF]), int(hw[_R]), int(hw[_C]), int(hw[_CORES])
-    eb, ab = int(hw[_EB]), int(hw[_AB])
+    eb, ab, wpp = int(hw[_EB]), int(hw[_AB]), int(hw[_WPP])
+    la, lw, lo = int(hw[_LA]), int(hw[_LW]), int(hw[_LO])
     mux_on = sparse and not compat
     mux_extra = int(hw[_MUXC]) if mux_on else 0
     meta = 0 if compat else meta_bits
-    k_steps = ceil_div(kc, int(hw[_KPP]))  # a PE may do several MACs per cycle along K
+    kpp = 1 if compat else int(hw[_KPP])  # SCALE-Sim has no MACs-per-PE parameter
+    k_rows = k if dense_schedule else kc  # K rows the array folds (or streams, os)
+    k_steps = ceil_div(k_rows, kpp)  # a PE may do several MACs per cycle along K
     eff = 1.0 if compat else (hw[_SEFF] if sparse else hw[_EFF])
     overhead = 0 if compat else int(hw[_OVH] + (hw[_SOVH] if sparse else 0.0))
 
@@ -65,65 +98,217 @@ def evaluate_gemm(
         hw[_TOVH], int(hw[_SPLITK]),
     )  # fmt: skip
     fixed += overhead
-    compute = work + fixed
-    d_if, d_f, d_of, pro, epi = dram_traffic(
-        df, rows, cols, m, n, k, kc, eb, ab, meta, hw[_CIF], hw[_CF], hw[_COF]
+    if_rd, f_rd, of_rd, of_wr = sram_accesses(df, rows, cols, m, n, k, kc, eb, ab, k_rows, wpp)
+    meta_read = float(kc) * n * meta * filter_reuse(df, rows, cols, m) * repeat  # bits
+    # on-chip ports: the array cannot run faster than its levels (and the metadata path) feed it
+    port = 0.0
+    if not compat:
+        for slot in range(3):
+            rd = (if_rd if la == slot else 0) + (f_rd if lw == slot else 0) + (of_rd if lo == slot else 0)
+            wr = of_wr if lo == slot else 0
+            if hw[_RDBW + slot] > 0:
+                port = max(port, rd * repeat / hw[_RDBW + slot])
+            if hw[_WRBW + slot] > 0:
+                port = max(port, wr * repeat / hw[_WRBW + slot])
+        if hw[_MBPC] > 0:
+            port = max(port, meta_read / hw[_MBPC])
+    port_cycles = math.ceil(port)
+    busy = max(work, port_cycles)
+    compute = busy + fixed
+
+    kb, kbd = _k_chunk(k, kc, rows, dense_schedule)
+    pro, epi = exposed_bytes(df, rows, cols, m, n, kb, kbd, eb, meta, a_res, o_res)
+    cap = (
+        max(0.0, hw[_CAP] - reserved[0]),
+        max(0.0, hw[_CAP + 1] - reserved[1]),
+        max(0.0, hw[_CAP + 2] - reserved[2]),
     )
+    bpc = hw[_BPC]
+    static_per_cycle = hw[_STATIC] / hw[_CLK] * 1e12
+    order, mb, nb, d_if, d_f, d_of = search(
+        m, n, k, kc, kb, kbd, eb, ab, meta, la, lw, lo, cap, a_res, o_res, objective, repeat, cm, cn, compute, pro, epi,
+        bpc, hw[_EDR], hw[_EDW], _slot_value(hw, _EWR, la), _slot_value(hw, _EWR, lw),
+        _slot_value(hw, _ERD, lo), static_per_cycle,
+    )  # fmt: skip
     dram = (d_if + d_f + d_of) * repeat
-    stall = 0 if compat else stall_cycles(dram, pro, epi, compute, hw[_BPC])
-    memory = math.ceil(dram / hw[_BPC])
-    exposed = math.ceil((min(pro, dram) + epi) / hw[_BPC])
-    # what the GEMM is bound by: fold work, DRAM transfer, or fixed latency (fill, launch, first tile)
+    stall = 0 if compat else stall_cycles(dram, pro, epi, compute, bpc)
+    memory = math.ceil(dram / bpc)
+    exposed = math.ceil((min(pro, dram) + epi) / bpc)
+    # what the GEMM is bound by: fold work, DRAM transfer, fixed latency, or an on-chip port
     bound = 0
     if not compat:
-        if memory > work and memory > fixed + exposed:
+        if memory > busy and memory > fixed + exposed:
             bound = 1
-        elif fixed + exposed > work:
+        elif fixed + exposed > busy:
             bound = 2
-    if_rd, f_rd, of_rd, of_wr = sram_accesses(df, rows, cols, m, n, k, kc, eb, ab)
+        elif port_cycles > work:
+            bound = 3
     issued = float(m) * n * kc * repeat
     cycles = compute + stall
     latency = cycles / hw[_CLK]
 
     e_mac = issued * hw[_EMAC]
-    e_if = (float(if_rd) * hw[_EIR] + float(d_if) * hw[_EIW]) * repeat
-    e_f = (float(f_rd) * hw[_EFR] + float(d_f) * hw[_EFW]) * repeat
-    e_of = (float(of_rd + d_of) * hw[_EOR] + float(of_wr) * hw[_EOW]) * repeat
-    e_dram = float(dram) * hw[_EDRAM]
-    e_meta = float(kc) * n * meta * filter_reuse(df, rows, cols, m) * repeat * hw[_EMETA]
+    e_if = (float(if_rd) * _slot_value(hw, _ERD, la) + float(d_if) * _slot_value(hw, _EWR, la)) * repeat
+    e_f = (float(f_rd) * _slot_value(hw, _ERD, lw) + float(d_f) * _slot_value(hw, _EWR, lw)) * repeat
+    e_of = (
+        float(of_rd + d_of) * _slot_value(hw, _ERD, lo) + float(of_wr) * _slot_value(hw, _EWR, lo)
+    ) * repeat
+    e_dram = float(d_if + d_f) * repeat * hw[_EDR] + float(d_of) * repeat * hw[_EDW]
+    e_meta = meta_read * hw[_EMETA]
+    e_reg = issued * hw[_EREG]
     e_mux = issued * hw[_EMUX] if mux_on else 0.0
     e_static = hw[_STATIC] * latency * 1e12
-    energy = e_mac + e_if + e_f + e_of + e_dram + e_meta + e_mux + e_static
-    # Order: nmsim.engine.layout.OUT_FIELDS; tests/core/test_gemm_model.py checks each field by value.
-    return np.array(
-        (
-            float(folds),
-            float(waves),
-            float(compute),
-            float(stall),
-            float(cycles),
-            float(work),
-            float(fixed),
-            float(memory),
-            float(bound),
-            latency,
-            issued,
-            mapping_efficiency(df, rows, cols, m, n, k_steps),
-            float(d_if * repeat),
-            float(d_f * repeat),
-            float(d_of * repeat),
-            float(dram),
-            e_mac,
-            e_if,
-            e_f,
-            e_of,
-            e_dram,
-            e_meta,
-            e_mux,
-            e_static,
-            energy,
-        )
+    energy = e_mac + e_if + e_f + e_of + e_dram + e_meta + e_reg + e_mux + e_static
+    pes = rows * cols * cores
+    # One line per field of nmsim.engine.layout.OUT_FIELDS, in order (checked by tests/core/test_gemm_model.py).
+    out = np.empty(OUT_LEN)
+    out[0] = float(folds)  # folds
+    out[1] = float(waves)  # waves
+    out[2] = float(compute)  # compute_cycles
+    out[3] = float(stall)  # stall_cycles
+    out[4] = float(cycles)  # cycles
+    out[5] = float(busy)  # work_cycles
+    out[6] = float(fixed)  # fixed_cycles
+    out[7] = float(memory)  # memory_cycles
+    out[8] = float(port_cycles)  # port_cycles
+    out[9] = float(bound)  # bound
+    out[10] = latency  # latency_s
+    out[11] = issued  # issued_macs
+    out[12] = float(pes) * kpp * cycles  # peak_mac_slots
+    out[13] = mapping_efficiency(df, rows, cols, m, n, k_steps)  # mapping_efficiency
+    out[14] = 0.0  # fell_back
+    out[15] = float(order)  # loop_order
+    out[16] = float(mb)  # tile_m
+    out[17] = float(nb)  # tile_n
+    out[18] = float(kb)  # tile_k
+    out[19] = 1.0 if dense_schedule else 0.0  # dense_schedule
+    out[20] = float(d_if * repeat)  # dram_ifmap_bytes
+    out[21] = float(d_f * repeat)  # dram_filter_bytes
+    out[22] = float(d_of * repeat)  # dram_ofmap_bytes
+    out[23] = float(dram)  # dram_bytes
+    out[24] = float(if_rd * repeat)  # sram_ifmap_read_bytes
+    out[25] = float(f_rd * repeat)  # sram_filter_read_bytes
+    out[26] = float(of_rd * repeat)  # sram_ofmap_read_bytes
+    out[27] = float(of_wr * repeat)  # sram_ofmap_write_bytes
+    out[28] = e_mac  # energy_mac
+    out[29] = e_if  # energy_ifmap_sram
+    out[30] = e_f  # energy_filter_sram
+    out[31] = e_of  # energy_ofmap_sram
+    out[32] = e_dram  # energy_dram
+    out[33] = e_meta  # energy_metadata
+    out[34] = e_reg  # energy_registers
+    out[35] = e_mux  # energy_mux
+    out[36] = e_static  # energy_static
+    out[37] = energy  # energy_pj
+    return out
+
+
+@jit
+def _better(objective: int, x: np.ndarray, best: np.ndarray) -> bool:
+    """Is result ``x`` strictly better than ``best`` on ``objective`` (0 latency, 1 energy, 2 EDP)?"""
+    c, e, bc, be = x[_O_CYC], x[_O_EN], best[_O_CYC], best[_O_EN]
+    if objective == 1:
+        return e < be or (e == be and c < bc)
+    if objective == 2:
+        return c * e < bc * be or (c * e == bc * be and c < bc)
+    return c < bc or (c == bc and e < be)
+
+
+@jit
+def evaluate_gemm(hw: np.ndarray, g: np.ndarray) -> np.ndarray:
+    """Cost of the GEMM row ``g`` (layout :data:`nmsim.engine.layout.GEMM_FIELDS`) on ``hw``.
+
+    ``repeat`` GEMMs of m×k activations · k×n weights compacted to ``kc`` rows, ``meta_bits`` per
+    kept weight; ``sparse`` when the PEs run an N:M mode (mux active). Compat mode (SCALE-Sim) has
+    no stalls, no ports, no mux and no metadata cost and runs exactly the mode it is given. Returns
+    the result vector laid out as :data:`nmsim.engine.layout.OUT_FIELDS` (cycles, s, MACs, bytes, pJ).
+    """
+    m, n, k, kc = int(g[0]), int(g[1]), int(g[2]), int(g[3])
+    meta_bits, repeat, compat, sparse = int(g[4]), int(g[5]), g[6] != 0.0, g[7] != 0.0
+    objective, a_res, o_res = int(g[8]), g[9] != 0.0, g[10] != 0.0
+    reserved = (g[_G_RES], g[_G_RES + 1], g[_G_RES + 2])
+    cm, cn = tile_candidates(m), tile_candidates(n)
+    best = _evaluate_mode(
+        hw, m, n, k, kc, meta_bits, repeat, compat, sparse, False, objective, a_res, o_res, reserved, cm, cn
     )
+    if sparse and not compat:
+        if kc < k:
+            alt = _evaluate_mode(
+                hw,
+                m,
+                n,
+                k,
+                kc,
+                meta_bits,
+                repeat,
+                compat,
+                sparse,
+                True,
+                objective,
+                a_res,
+                o_res,
+                reserved,
+                cm,
+                cn,
+            )
+            if _better(objective, alt, best):
+                best = alt
+        if hw[_FALLBACK] != 0.0:
+            dense = _evaluate_mode(
+                hw, m, n, k, k, 0, repeat, compat, False, False, objective, a_res, o_res, reserved, cm, cn
+            )
+            if _better(objective, dense, best):
+                best = dense
+                best[_O_FELL] = 1.0
+    return best
+
+
+@jit
+def _reservation_binds(hw: np.ndarray, g: np.ndarray) -> bool:
+    """Could the bytes row ``g`` reserves for resident tensors change its result on ``hw``?
+
+    They only shrink the capacities the mapper searches under; when every candidate tile of every
+    way :func:`evaluate_gemm` runs the GEMM fits beside them, the result equals the unreserved one
+    bit for bit (False). Compat rows are checked like the others (they never reserve: no residency).
+    """
+    reserved = (g[_G_RES], g[_G_RES + 1], g[_G_RES + 2])
+    if reserved[0] == 0.0 and reserved[1] == 0.0 and reserved[2] == 0.0:
+        return False
+    m, n, k, kc = int(g[0]), int(g[1]), int(g[2]), int(g[3])
+    meta_bits, compat, sparse, a_res = int(g[4]), g[6] != 0.0, g[7] != 0.0, g[9] != 0.0
+    rows, eb, ab = int(hw[_R]), int(hw[_EB]), int(hw[_AB])
+    la, lw, lo = int(hw[_LA]), int(hw[_LW]), int(hw[_LO])
+    cap = (
+        max(0.0, hw[_CAP] - reserved[0]),
+        max(0.0, hw[_CAP + 1] - reserved[1]),
+        max(0.0, hw[_CAP + 2] - reserved[2]),
+    )
+    meta = 0 if compat else meta_bits
+    # the ways evaluate_gemm may run it: its mode; the dense schedule; the dense fallback
+    for way in range(3):
+        if way > 0 and (compat or not sparse):
+            break
+        if way == 1 and kc >= k:
+            continue
+        if way == 2 and hw[_FALLBACK] == 0.0:
+            continue
+        wkc, wmeta = (k, 0) if way == 2 else (kc, meta)
+        kb, kbd = _k_chunk(k, wkc, rows, way == 1)
+        if not every_tile_fits(m, n, k, wkc, kb, kbd, eb, ab, wmeta, a_res, la, lw, lo, cap):
+            return True
+    return False
+
+
+@jit
+def without_idle_reservations(hw_table: np.ndarray, hw_index: np.ndarray, gemms: np.ndarray) -> np.ndarray:
+    """``gemms`` with the reserved bytes set to 0 in every row where they cannot change the result
+    (:func:`_reservation_binds`), so rows that differ only there are evaluated once."""
+    out = gemms.copy()
+    for i in range(gemms.shape[0]):  # a few capacity checks per row: not worth waking threads
+        if not _reservation_binds(hw_table[hw_index[i]], gemms[i]):
+            for s in range(3):
+                out[i, _G_RES + s] = 0.0
+    return out
 
 
 @jit_parallel
@@ -132,19 +317,5 @@ def evaluate_rows(hw_table: np.ndarray, hw_index: np.ndarray, gemms: np.ndarray)
     count = gemms.shape[0]
     out = np.empty((count, OUT_LEN))
     for i in prange(count):
-        g = gemms[i]
-        out[i] = evaluate_gemm(
-            hw_table[hw_index[i]],
-            int(g[0]),
-            int(g[1]),
-            int(g[2]),
-            int(g[3]),
-            int(g[4]),
-            int(g[5]),
-            g[6] != 0.0,
-            g[7] != 0.0,
-        )
+        out[i] = evaluate_gemm(hw_table[hw_index[i]], gemms[i])
     return out
-
-
-assert GEMM_LEN == 8

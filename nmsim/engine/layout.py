@@ -1,9 +1,18 @@
-"""Index layout of the engine's flat arrays: a hardware vector in, a result vector out.
+"""Index layout of the engine's flat arrays, and the only code that packs or unpacks them.
 
-Flat float64 vectors let one compiled kernel serve a single GEMM and batches of configurations.
+Flat float64 vectors let one compiled kernel serve a single GEMM and batches of configurations:
+a hardware vector (one per config × dtype), a GEMM row (one per GEMM to evaluate) and a result
+vector. Other modules read them through :data:`HW`, :data:`GEMM`, :data:`OUT` (name → index) or
+:func:`unpack`, never by position.
 """
 
 from __future__ import annotations
+
+from collections.abc import Mapping
+
+import numpy as np
+
+LEVEL_SLOTS = 3  # on-chip levels the engine models: one per operand at most (possibly shared)
 
 # --- hardware vector (one per hardware config × dtype) --------------------------------------------
 HW_FIELDS: tuple[str, ...] = (
@@ -13,11 +22,19 @@ HW_FIELDS: tuple[str, ...] = (
     "cores",
     "clock_hz",
     "elem_bytes",
-    "acc_bytes",
-    "cap_ifmap",  # usable bytes (half the buffer when double-buffered)
-    "cap_filter",
-    "cap_ofmap",
+    "acc_bytes",  # partial-sum bytes (pe.accumulator_bits / 8)
+    "weights_per_pe",  # weights a PE holds (ws): K reduced inside the PE before a partial sum leaves
+    "lvl_act",  # on-chip level slot holding activations / weights / outputs; -1 = none (DRAM only)
+    "lvl_w",
+    "lvl_out",
+    *(f"cap_{i}" for i in range(LEVEL_SLOTS)),  # usable bytes of each on-chip level (half if double-buffered)
+    *(f"rd_bw_{i}" for i in range(LEVEL_SLOTS)),  # read port toward the array, bytes/cycle (0 = unlimited)
+    *(f"wr_bw_{i}" for i in range(LEVEL_SLOTS)),  # write port, bytes/cycle (0 = unlimited)
+    *(f"e_rd_{i}" for i in range(LEVEL_SLOTS)),  # pJ per byte read
+    *(f"e_wr_{i}" for i in range(LEVEL_SLOTS)),  # pJ per byte written
     "dram_bytes_per_cycle",
+    "e_dram_read",  # pJ per byte
+    "e_dram_write",
     "mux_extra",  # cycles
     "k_per_pe",  # MACs a PE does per cycle along K for this dtype
     "efficiency",  # achieved fraction of peak, dense
@@ -27,23 +44,34 @@ HW_FIELDS: tuple[str, ...] = (
     "sparse_overhead_cycles",  # extra fixed cost of a sparse kernel
     "tile_overhead_cycles",  # per wave of tiles: prologue + epilogue outside the K loop
     "split_k",  # most pieces K is split into when the tiles leave cores idle (1 = never)
+    "meta_bits_per_cycle",  # metadata path into the array, bits/cycle (0 = unlimited)
+    "fallback",  # 1: run dense when the sparse mode is worse on the objective (auto); 0: never
     "e_mac",  # pJ per MAC
     "e_mux",  # pJ per operand select
     "e_metadata_bit",  # pJ per metadata bit read
-    "e_ifmap_read",  # pJ per byte
-    "e_ifmap_write",
-    "e_filter_read",
-    "e_filter_write",
-    "e_ofmap_read",
-    "e_ofmap_write",
-    "e_dram",  # pJ per byte
+    "e_register",  # pJ per MAC: the PE's weight read + partial-sum register read and write
     "static_w",  # W
 )
 HW = {name: i for i, name in enumerate(HW_FIELDS)}
 HW_LEN = len(HW_FIELDS)
 
 # --- GEMM row (one per GEMM to evaluate) ----------------------------------------------------------
-GEMM_FIELDS: tuple[str, ...] = ("m", "n", "k", "kc", "meta_bits", "repeat", "compat", "sparse")
+OBJECTIVES: tuple[str, ...] = ("latency", "energy", "edp")  # codes of the "objective" field
+GEMM_FIELDS: tuple[str, ...] = (
+    "m",
+    "n",
+    "k",
+    "kc",  # compacted K (= k when dense)
+    "meta_bits",  # metadata bits per kept weight
+    "repeat",
+    "compat",  # 1: SCALE-Sim timing
+    "sparse",  # 1: the PEs run an N:M mode (mux active)
+    "objective",  # index into OBJECTIVES
+    "input_resident",  # 1: the activation operand is already on chip (no DRAM read)
+    "output_resident",  # 1: the output stays on chip for its consumers (no DRAM write)
+    *(f"reserved_{i}" for i in range(LEVEL_SLOTS)),  # bytes of each on-chip level held by resident tensors
+)
+GEMM = {name: i for i, name in enumerate(GEMM_FIELDS)}
 GEMM_LEN = len(GEMM_FIELDS)
 
 # --- result vector --------------------------------------------------------------------------------
@@ -56,27 +84,90 @@ OUT_FIELDS: tuple[str, ...] = (
     "work_cycles",
     "fixed_cycles",
     "memory_cycles",
-    "bound",
+    "port_cycles",  # cycles the on-chip ports / metadata path need at the least
+    "bound",  # index into BOUNDS
     "latency_s",
     "issued_macs",
+    "peak_mac_slots",  # peak MACs per cycle (PEs × k_per_pe; compat: PEs) × cycles
     "mapping_efficiency",
+    "fell_back",  # 1: the sparse mode was worse on the objective, the layer ran dense
+    "loop_order",  # index into LOOP_ORDERS
+    "tile_m",  # DRAM-level tile: rows of M, columns of N, compacted K rows per array pass
+    "tile_n",
+    "tile_k",
+    "dense_schedule",  # 1: a sparse layer runs the dense layer's schedule (fewer rows per fold)
     "dram_ifmap_bytes",
     "dram_filter_bytes",
     "dram_ofmap_bytes",
     "dram_bytes",
+    "sram_ifmap_read_bytes",
+    "sram_filter_read_bytes",
+    "sram_ofmap_read_bytes",
+    "sram_ofmap_write_bytes",
     "energy_mac",
     "energy_ifmap_sram",
     "energy_filter_sram",
     "energy_ofmap_sram",
     "energy_dram",
     "energy_metadata",
+    "energy_registers",
     "energy_mux",
     "energy_static",
     "energy_pj",
 )
 OUT = {name: i for i, name in enumerate(OUT_FIELDS)}
-BOUNDS: tuple[str, ...] = ("compute", "memory", "latency")  # codes of the "bound" field
+BOUNDS: tuple[str, ...] = ("compute", "memory", "latency", "port")  # codes of the "bound" field
+LOOP_ORDERS: tuple[str, ...] = (
+    "output-stationary (K innermost)",  # A re-read per N tile, W per M tile, outputs once
+    "weight-block-stationary (M innermost)",  # W read once, A re-read per N tile
+    "activation-block-stationary (N innermost)",  # A read once, W re-read per M tile
+)
 OUT_LEN = len(OUT_FIELDS)
 ENERGY_PARTS: tuple[str, ...] = tuple(
     f[len("energy_") :] for f in OUT_FIELDS if f.startswith("energy_") and f != "energy_pj"
 )
+
+
+def pack(fields: tuple[str, ...], values: Mapping[str, float]) -> np.ndarray:
+    """A float64 vector laid out as ``fields`` from ``values`` (missing names are 0)."""
+    index = {name: i for i, name in enumerate(fields)}
+    vec = np.zeros(len(fields), dtype=np.float64)
+    for name, value in values.items():
+        vec[index[name]] = value
+    return vec
+
+
+def unpack(fields: tuple[str, ...], vec: np.ndarray) -> dict[str, float]:
+    """``vec`` (laid out as ``fields``) as a name → value dict."""
+    return dict(zip(fields, vec.tolist(), strict=True))
+
+
+def gemm_row(
+    m: int,
+    n: int,
+    k: int,
+    kc: int,
+    meta_bits: int,
+    repeat: int,
+    compat: bool,
+    sparse: bool,
+    objective: int = 0,
+    input_resident: bool = False,
+    output_resident: bool = False,
+    reserved: tuple[float, ...] = (0.0,) * LEVEL_SLOTS,
+) -> tuple[float, ...]:
+    """One GEMM row as a tuple in :data:`GEMM_FIELDS` order (hashable: the sweep's dedup key)."""
+    return (
+        float(m),
+        float(n),
+        float(k),
+        float(kc),
+        float(meta_bits),
+        float(repeat),
+        float(compat),
+        float(sparse),
+        float(objective),
+        float(input_resident),
+        float(output_resident),
+        *(float(r) for r in reserved),
+    )

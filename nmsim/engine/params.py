@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
-from nmsim.dtypes import ACCUMULATOR_BYTES, BYTES_PER_ELEMENT
+from nmsim.dtypes import BYTES_PER_ELEMENT
 from nmsim.engine.energy import scale_factor
 from nmsim.engine.folds import DATAFLOW_CODES
-from nmsim.engine.layout import HW, HW_LEN
+from nmsim.engine.layout import HW_FIELDS, LEVEL_SLOTS, pack
 from nmsim.errors import NmsimInputError
-from nmsim.schemas.hardware import EnergyEntry, HardwareConfig, SramBuffer
+from nmsim.schemas.hardware import EnergyEntry, HardwareConfig, LevelEnergy, MemoryLevel
 
 _CACHE: dict[tuple[int, str], tuple[HardwareConfig, np.ndarray]] = {}
+_OPERAND_FIELDS = (("activations", "lvl_act"), ("weights", "lvl_w"), ("outputs", "lvl_out"))
 
 
 def hw_vector(hw: HardwareConfig, dtype: str | None = None) -> np.ndarray:
@@ -32,36 +35,28 @@ def hw_vector(hw: HardwareConfig, dtype: str | None = None) -> np.ndarray:
     return vec
 
 
-def _usable(buf: SramBuffer, double_buffered: bool) -> float:
-    size = buf.size_kb * 1024.0
-    return size / 2.0 if double_buffered else size
-
-
 def _flatten(hw: HardwareConfig, dt: str) -> np.ndarray:
     if dt not in hw.energy.mac:
         have = ", ".join(hw.energy.mac)
         raise NmsimInputError("dtype", f"hardware '{hw.name}' has MAC energy only for: {have}", dt)
     en, mem, arr = hw.energy, hw.memory, hw.array
 
-    def scaled(entry: EnergyEntry, kind: str) -> float:
+    def scaled(entry: EnergyEntry | LevelEnergy, kind: str) -> float:
         return entry.pj * scale_factor(kind, entry.node_nm, en.node_nm, en.scaling)
 
-    def per_byte(entry: EnergyEntry, buf: SramBuffer) -> float:
-        return scaled(entry, "sram") / buf.word_bytes
+    def per_byte(level: MemoryLevel, entry: LevelEnergy, kind: str) -> float:
+        return level.per_byte(entry) * scale_factor(kind, entry.node_nm, en.node_nm, en.scaling)
 
     clock_hz = arr.clock_ghz * 1e9
-    values = {
+    values: dict[str, float] = {
         "dataflow": DATAFLOW_CODES[arr.dataflow],
         "rows": arr.rows,
         "cols": arr.cols,
         "cores": arr.cores,
         "clock_hz": clock_hz,
         "elem_bytes": BYTES_PER_ELEMENT[dt],
-        "acc_bytes": ACCUMULATOR_BYTES[dt],
-        "cap_ifmap": _usable(mem.ifmap, mem.double_buffered),
-        "cap_filter": _usable(mem.filter, mem.double_buffered),
-        "cap_ofmap": _usable(mem.ofmap, mem.double_buffered),
-        "dram_bytes_per_cycle": mem.dram_bandwidth_gbps * 1e9 / clock_hz,
+        "acc_bytes": math.ceil(hw.pe.accumulator_bits / 8),
+        "weights_per_pe": hw.pe.weights_per_pe,
         "mux_extra": hw.sparse.mux_extra_cycles,
         "k_per_pe": arr.k_per_pe.get(dt, 1),  # type: ignore[call-overload]
         "efficiency": arr.efficiency.get(dt, 1.0),  # type: ignore[call-overload]
@@ -71,19 +66,30 @@ def _flatten(hw: HardwareConfig, dt: str) -> np.ndarray:
         "sparse_overhead_cycles": hw.sparse.extra_overhead_us * 1e-6 * clock_hz,
         "tile_overhead_cycles": arr.tile_overhead_cycles,
         "split_k": arr.split_k,
+        "meta_bits_per_cycle": hw.sparse.metadata_bits_per_cycle or 0.0,
+        "fallback": 1.0 if hw.sparse.fallback == "auto" else 0.0,
         "e_mac": scaled(en.mac[dt], "logic"),  # type: ignore[index]
         "e_mux": scaled(en.mux_select, "logic"),
         "e_metadata_bit": scaled(en.metadata_per_bit, "sram"),
-        "e_ifmap_read": per_byte(en.ifmap.read, mem.ifmap),
-        "e_ifmap_write": per_byte(en.ifmap.write, mem.ifmap),
-        "e_filter_read": per_byte(en.filter.read, mem.filter),
-        "e_filter_write": per_byte(en.filter.write, mem.filter),
-        "e_ofmap_read": per_byte(en.ofmap.read, mem.ofmap),
-        "e_ofmap_write": per_byte(en.ofmap.write, mem.ofmap),
-        "e_dram": scaled(en.dram_per_byte, "dram"),
+        "e_register": sum(
+            scaled(e, "sram")
+            for e in (hw.pe.weight_read_energy, hw.pe.psum_read_energy, hw.pe.psum_write_energy)
+            if e is not None
+        ),
         "static_w": en.static.watts,
     }
-    vec = np.zeros(HW_LEN, dtype=np.float64)
-    for name, value in values.items():
-        vec[HW[name]] = value
-    return vec
+    chip = mem.levels[:-1]
+    assert len(chip) <= LEVEL_SLOTS  # guaranteed by MemoryConfig: one on-chip level per operand at most
+    for slot, level in enumerate(chip):
+        values[f"cap_{slot}"] = level.usable_bytes
+        values[f"rd_bw_{slot}"] = level.read_bytes_per_cycle or 0.0
+        values[f"wr_bw_{slot}"] = level.write_bytes_per_cycle or 0.0
+        values[f"e_rd_{slot}"] = per_byte(level, level.read_energy, "sram")
+        values[f"e_wr_{slot}"] = per_byte(level, level.write_energy, "sram")
+    for operand, name in _OPERAND_FIELDS:
+        values[name] = mem.level_of(operand)
+    dram = mem.dram
+    values["dram_bytes_per_cycle"] = mem.dram_bandwidth_gbps * 1e9 / clock_hz
+    values["e_dram_read"] = per_byte(dram, dram.read_energy, "dram")
+    values["e_dram_write"] = per_byte(dram, dram.write_energy, "dram")
+    return pack(HW_FIELDS, values)

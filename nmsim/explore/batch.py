@@ -16,8 +16,8 @@ from typing import Any
 
 import numpy as np
 
-from nmsim.engine.kernel import evaluate_rows
-from nmsim.engine.layout import ENERGY_PARTS, GEMM_LEN
+from nmsim.engine.kernel import evaluate_rows, without_idle_reservations
+from nmsim.engine.layout import GEMM, GEMM_LEN, LEVEL_SLOTS, OBJECTIVES, gemm_row
 from nmsim.engine.params import hw_vector
 from nmsim.explore.plan import SweepPlan
 from nmsim.explore.reduce import (
@@ -31,33 +31,27 @@ from nmsim.explore.reduce import (
 from nmsim.explore.variants import apply_nm
 from nmsim.schemas.hardware import HardwareConfig
 from nmsim.schemas.trace import Layer
-from nmsim.sim.gemm import layer_density, layer_guarantees, layer_mode
+from nmsim.sim.fields import ENERGY_COLUMNS, TOTAL_FIELDS
+from nmsim.sim.gemm import layer_density, layer_guarantees, layer_mode, reserved_slots
 from nmsim.sim.modes import mode_key
+from nmsim.sim.residency import NO_RESIDENCY, LayerResidency, hooks, plan_for, residency_key
 from nmsim.sparsity import NM
 
-METRIC_COLUMNS: tuple[str, ...] = (
-    "cycles",
-    "compute_cycles",
-    "stall_cycles",
-    "latency_s",
-    "energy_pj",
-    "pe_utilization",
-    "effective_macs_per_cycle",
-    "dense_macs",
-    "issued_macs",
-    "useful_macs",
-    "dram_bytes",
-    *(f"energy_{p}_pj" for p in ENERGY_PARTS),
-)
-"""Per-point totals (units: cycles, s, pJ, MACs, bytes), the fields of :class:`nmsim.sim.report.Totals`."""
+METRIC_COLUMNS: tuple[str, ...] = (*TOTAL_FIELDS, *ENERGY_COLUMNS)
+"""Per-point totals (units: cycles, s, pJ, MACs, bytes): :data:`nmsim.sim.fields.TOTAL_FIELDS` and the
+energy parts."""
 
-_Sig = tuple[int, int, int, int, "str | None", tuple[NM, ...], int, "tuple[int, ...] | None"]
+_G_RES = GEMM["reserved_0"]
+
+# (m, n, k, repeat, dtype, guarantees, k_runs, mask histogram, layer index when residency applies else -1)
+_Sig = tuple[int, int, int, int, "str | None", tuple[NM, ...], int, "tuple[int, ...] | None", int]
 
 
 @dataclass
 class _Variant:
     sigs: list[_Sig]  # distinct (m, n, k, repeat, dtype, guarantees, k_runs, mask histogram)
     sig_layer: list[Layer]  # a layer of each signature (for the mode choice)
+    layers: list[Layer]  # every layer, in order (for the residency plan)
     layer_sig: np.ndarray  # layer → index into sigs (int64)
     sig_dtype: list[str | None]
     dense_macs: int
@@ -86,6 +80,8 @@ class BatchEvaluator:
     def __init__(self, plan: SweepPlan) -> None:
         self.plan = plan
         self.compat = plan.compat == "scalesim"
+        self.residency = plan.residency
+        self.residency_on = self.residency != "none" and not self.compat
         self._hw: dict[int, _Hw] = {}
         self._bases: dict[int, HardwareConfig] = {}
         self._variants: dict[int, _Variant] = {}
@@ -95,11 +91,11 @@ class BatchEvaluator:
         self._hw_row_ids: dict[bytes, int] = {}
         self._hw_row_of: dict[tuple[int, str | None], int] = {}
         self._hw_table: np.ndarray | None = None
-        self._gemm_ids: dict[tuple[int, ...], int] = {}
-        self._gemm_rows: list[tuple[int, ...]] = []
+        self._gemm_ids: dict[tuple[float, ...], int] = {}
+        self._gemm_rows: list[tuple[float, ...]] = []
         self._gemm_table: np.ndarray | None = None
         self._mode_gids: dict[tuple[int, int], np.ndarray] = {}
-        self._sig_gid: dict[tuple[int, _Sig], int] = {}
+        self._sig_gid: dict[tuple[int, _Sig, LayerResidency], int] = {}
 
     # --- cached pieces -------------------------------------------------------------------------
     def hw(self, h: int) -> _Hw:
@@ -107,7 +103,9 @@ class BatchEvaluator:
         entry = self._hw.get(h)
         if entry is None:
             cfg = self.plan.build_hw(h, self._bases)
-            key = mode_key(cfg)
+            key = mode_key(cfg) + "|" + cfg.mapper.objective
+            if self.residency_on:  # configs that plan residency alike share a class
+                key += repr(residency_key(cfg))
             sid = self._mode_classs.get(key)
             if sid is None:
                 sid = self._mode_classs[key] = len(self._class_rep)
@@ -127,7 +125,9 @@ class BatchEvaluator:
             layer_sig = []
             dense: list[int] = []
             useful: list[float] = []
-            for layer in trace.layers:
+            # with residency, a layer's hooks depend on its place in the graph: one signature per layer
+            per_layer = self.residency_on and any(layer.inputs is not None for layer in trace.layers)
+            for i, layer in enumerate(trace.layers):
                 assert layer.m and layer.n and layer.k
                 sig: _Sig = (
                     layer.m,
@@ -138,6 +138,7 @@ class BatchEvaluator:
                     layer_guarantees(layer),
                     layer.conv_k_runs,
                     (layer.mask_stats.block, *layer.mask_stats.histogram) if layer.mask_stats else None,
+                    i if per_layer else -1,
                 )
                 if sig not in sig_ids:
                     sig_ids[sig] = len(sig_ids)
@@ -150,6 +151,7 @@ class BatchEvaluator:
             entry = _Variant(
                 sigs=sigs,
                 sig_layer=sig_layer,
+                layers=list(trace.layers),
                 layer_sig=np.array(layer_sig, dtype=np.int64),
                 sig_dtype=[s[4] for s in sigs],
                 dense_macs=sum(dense),
@@ -180,19 +182,26 @@ class BatchEvaluator:
             rep = self._class_rep[mode_class]
             out = []
             var = self.variant(v)
+            plan = plan_for(var.layers, rep, self.residency, self.compat)
+            objective = OBJECTIVES.index(rep.mapper.objective)
             for sig, layer in zip(var.sigs, var.sig_layer, strict=True):
-                # configs with the same mode_key choose the same mode: one stands for all
-                gid = self._sig_gid.get((mode_class, sig))
+                # configs with the same mode (and residency) class choose alike: one stands for all
+                p = plan[sig[8]] if sig[8] >= 0 else NO_RESIDENCY
+                gid = self._sig_gid.get((mode_class, sig, p))
                 if gid is None:
                     ch = layer_mode(layer, rep, self.compat)
                     m, n, k, repeat = sig[:4]
-                    row = (m, n, k, ch.kc, ch.meta_bits, repeat, int(self.compat), int(ch.mode is not None))
+                    h = hooks(rep, p)
+                    row = gemm_row(
+                        m, n, k, ch.kc, ch.meta_bits, repeat, self.compat, ch.mode is not None, objective,
+                        p.input_resident, p.output_resident, reserved_slots(rep, h["reserved"]),  # type: ignore[arg-type]
+                    )  # fmt: skip
                     gid = self._gemm_ids.get(row)
                     if gid is None:
                         gid = self._gemm_ids[row] = len(self._gemm_rows)
                         self._gemm_rows.append(row)
                         self._gemm_table = None
-                    self._sig_gid[(mode_class, sig)] = gid
+                    self._sig_gid[(mode_class, sig, p)] = gid
                 out.append(gid)
             gids = self._mode_gids[key] = np.array(out, dtype=np.int64)
         return gids
@@ -241,7 +250,7 @@ class BatchEvaluator:
         uniq, inv = np.unique(keys, return_inverse=True)
         u_hw = np.ascontiguousarray(uniq // len(gemm_table))
         u_gemm = np.ascontiguousarray(gemm_table[uniq % len(gemm_table)])
-        out = evaluate_rows(hw_table, u_hw, u_gemm)
+        out, kernel_rows = _evaluate_distinct(hw_table, u_hw, u_gemm)
 
         layer_rows = np.ascontiguousarray(inv.reshape(-1)[np.concatenate(row_parts)], dtype=np.int64)
         lengths = np.concatenate(len_parts)
@@ -254,7 +263,7 @@ class BatchEvaluator:
         back[order] = np.arange(len(order))
         ints, floats = ints[back], floats[back]
         cols = self._columns(ids, vs, hs, ints, floats)
-        return cols, ChunkStats(len(ids), int(lengths.sum()), len(uniq))
+        return cols, ChunkStats(len(ids), int(lengths.sum()), kernel_rows)
 
     def _columns(
         self, ids: np.ndarray, vs: np.ndarray, hs: np.ndarray, ints: np.ndarray, floats: np.ndarray
@@ -262,24 +271,37 @@ class BatchEvaluator:
         cols: dict[str, Any] = {"point": ids, "variant": vs, "combo": hs}
         for j, name in enumerate(INT_FIELDS):
             cols[name] = ints[:, j]
-        cols["latency_s"] = floats[:, FLOAT_FIELDS.index("latency_s")]
-        for p in ENERGY_PARTS:
-            cols[f"energy_{p}_pj"] = floats[:, FLOAT_FIELDS.index(f"energy_{p}")]
+        cols["layers_fell_back"] = cols.pop("fell_back")
+        for j, name in enumerate(FLOAT_FIELDS):
+            key = f"{name}_pj" if name.startswith("energy_") else name
+            cols[key] = floats[:, j]
         cols["energy_pj"] = floats[:, len(FLOAT_FIELDS)]
         dense = [self.variant(v).dense_macs for v in vs.tolist()]
-        pes = [self.hw(h).pes for h in hs.tolist()]
         cycles = cols["cycles"].tolist()
         issued = cols["issued_macs"].tolist()
-        # Python int arithmetic, as totals_of (exact true division of ints)
-        cols["pe_utilization"] = np.array(
-            [min(1.0, i / (p * c)) for i, p, c in zip(issued, pes, cycles, strict=True)]
-        )
+        slots = cols.pop("peak_mac_slots").tolist()
+        # Python int arithmetic, as nmsim.sim.fields.totals_from_sums (exact true division of ints)
+        cols["pe_utilization"] = np.array([i / p for i, p in zip(issued, slots, strict=True)])
         cols["effective_macs_per_cycle"] = np.array(
             [d / c for d, c in zip(dense, cycles, strict=True)], dtype=np.float64
         )
         cols["dense_macs"] = np.array(dense, dtype=np.int64)
         cols["useful_macs"] = np.array([self.variant(v).useful_macs for v in vs.tolist()])
         return {k: cols[k] for k in ("point", "variant", "combo", *METRIC_COLUMNS)}
+
+
+def _evaluate_distinct(hw_table: np.ndarray, hw_idx: np.ndarray, gemms: np.ndarray) -> tuple[np.ndarray, int]:
+    """:func:`evaluate_rows` of distinct (hardware, GEMM row) pairs, each pair that differs from another
+    only in reserved bytes that cannot change its result evaluated once (the residency mapping cache:
+    :func:`~nmsim.engine.kernel.without_idle_reservations`). Returns (results, kernel rows run)."""
+    if not gemms[:, _G_RES : _G_RES + LEVEL_SLOTS].any():
+        return evaluate_rows(hw_table, hw_idx, gemms), len(gemms)
+    canon = without_idle_reservations(hw_table, hw_idx, gemms)
+    pairs, first, back = np.unique(
+        np.column_stack([hw_idx.astype(np.float64), canon]), axis=0, return_index=True, return_inverse=True
+    )
+    out = evaluate_rows(hw_table, np.ascontiguousarray(hw_idx[first]), np.ascontiguousarray(canon[first]))
+    return out[back.reshape(-1)], len(pairs)
 
 
 _EVALUATORS: dict[str, BatchEvaluator] = {}

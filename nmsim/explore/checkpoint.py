@@ -162,8 +162,9 @@ def read_results(path: str | os.PathLike[str]) -> Any:
     try:
         if fmt == ".csv":
             exact = {} if int(pd.__version__.split(".")[0]) >= 3 else {"float_precision": "round_trip"}
-            # only a missing accuracy is NaN; an empty label (a trace given in memory) stays ''
-            return pd.read_csv(p, keep_default_na=False, na_values={"accuracy": [""]}, **exact)
+            # only a missing number is NaN; an empty label (a trace given in memory) stays ''
+            nan = {c: [""] for c in ("accuracy", "accuracy_pct", "target_density")}
+            return pd.read_csv(p, keep_default_na=False, na_values=nan, **exact)
         return pd.read_parquet(p)
     except (OSError, ValueError) as exc:
         raise NmsimInputError("results", f"cannot read '{p}': {type(exc).__name__}") from None

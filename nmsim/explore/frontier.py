@@ -1,7 +1,8 @@
-"""Accuracy-vs-efficiency points: one per recipe and N:M target (per hardware config), and their frontier.
+"""Accuracy-vs-efficiency points: one per cell (per hardware config), and their Pareto frontier.
 
-From trained traces (:func:`trace_points`: each trace simulated on each config; seeds of the same
-recipe and target averaged, their spread kept) or from a sweep's results (:func:`sweep_points`).
+From trained traces (:func:`trace_points`: each trace simulated on each config; the seeds of one
+cell (:class:`nmsim.schemas.cell.CellKey`: recipe, target and its density, variant, source, ...)
+averaged as mean ± std, n) or from a sweep's results (:func:`sweep_points`). Accuracy is in percent.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import numpy as np
 
 from nmsim.errors import NmsimInputError
 from nmsim.explore.pareto import pareto_mask
-from nmsim.explore.variants import recipe_label, target_label
+from nmsim.schemas.cell import CELL_COLUMNS, CellKey, group_cells, key_from_columns, seed_stats
 from nmsim.schemas.hardware import HardwareConfig
 from nmsim.schemas.trace import Trace
 from nmsim.sim.simulate import simulate
@@ -43,8 +44,10 @@ MAXIMIZED = frozenset({"accuracy", "pe_utilization", "effective_macs_per_cycle",
 
 @dataclass(frozen=True)
 class FrontierPoint:
-    """One point: ``x`` in the axis' base unit (s, J, J·s); ``y`` the mean over ``n`` traces (seeds),
-    ``y_lo``/``y_hi`` their range; ``group`` is the panel (hardware config)."""
+    """One point: ``x`` in the axis' base unit (s, J, J·s); ``y`` the mean over ``n`` seeds and
+    ``y_std`` their sample standard deviation (0 when n = 1), accuracy in percent. ``group`` is the
+    panel (hardware config). ``recipe``, ``pattern`` (the trained target: '2:4', 'dense',
+    'unstructured'), ``density`` (fraction of weights kept), ``variant`` and ``source`` come from the cell."""
 
     label: str
     recipe: str
@@ -52,9 +55,12 @@ class FrontierPoint:
     group: str
     x: float
     y: float
-    y_lo: float
-    y_hi: float
+    y_std: float
     n: int
+    pattern: str = ""
+    density: float | None = None
+    variant: str = ""
+    source: str = "measured"
     on_front: bool = False
 
 
@@ -67,9 +73,10 @@ def x_axis(name: str) -> Axis:
 
 
 def y_axis(name: str) -> Axis:
-    """The y quantity: ``accuracy`` (the trace's metric) or another metric / results column."""
-    title = "accuracy" if name == "accuracy" else name.replace("_", " ")
-    return Axis(name, title, "", name not in MAXIMIZED)
+    """The y quantity: ``accuracy`` (the trace's metric, in %) or another metric / results column."""
+    if name in ("accuracy", "accuracy_pct"):
+        return Axis("accuracy", "accuracy", "%", False)
+    return Axis(name, name.replace("_", " "), "", name not in MAXIMIZED)
 
 
 def training_energy_fn() -> Callable[[Trace, HardwareConfig], float]:
@@ -97,27 +104,24 @@ def x_value(axis: Axis, trace: Trace, hw: HardwareConfig) -> float:
 
 
 def y_value(name: str, trace: Trace) -> float | None:
-    """``trace``'s y: ``metrics.accuracy``, or ``metrics.extra[name]``; None when it has none."""
+    """``trace``'s y: ``metrics.accuracy`` in percent, or ``metrics.extra[name]``; None when it has none."""
     if trace.metrics is None:
         return None
     if name == "accuracy":
-        return trace.metrics.accuracy
+        acc = trace.metrics.accuracy
+        return None if acc is None else 100.0 * acc
     return trace.metrics.extra.get(name)
 
 
 def point_label(recipe: str, target: str) -> str:
-    """'mdgf-linear 2:4'; 'dense' for the dense baseline."""
-    if not recipe:
-        return target or "trace"
-    if target in ("", "dense") or recipe == target:
-        return recipe
-    return f"{recipe} {target}"
+    """'mdgf-linear 2:4'; 'dense' for the dense baseline (:attr:`CellKey.label` for full cells)."""
+    return CellKey("", "", recipe, target, None, "", "measured", "").label
 
 
 def trace_points(
     traces: Sequence[Trace], hws: Sequence[HardwareConfig], x: str = "latency", y: str = "accuracy"
 ) -> list[FrontierPoint]:
-    """One point per (hardware config, recipe, target); traces without a ``y`` value are skipped.
+    """One point per (hardware config, cell); traces without a ``y`` value are skipped.
 
     Raises :class:`NmsimInputError` when no trace has a ``y`` value.
     """
@@ -128,41 +132,45 @@ def trace_points(
         raise NmsimInputError("traces", f"none records '{y}' (metrics.accuracy or metrics.extra)")
     if ax.key == "training-energy":
         training_energy_fn()  # a clear error before any work
+    yv_of = {id(t): v for t, v in usable}
+    cells = group_cells(t for t, _ in usable)
     points: list[FrontierPoint] = []
     for hw in hws:
-        groups: dict[tuple[str, str], list[tuple[float, float]]] = {}
-        for trace, yv in usable:
-            key = (recipe_label(trace), target_label(trace))
-            groups.setdefault(key, []).append((x_value(ax, trace, hw), float(yv)))
-        for (recipe, target), vals in groups.items():
-            xs = [v[0] for v in vals]
-            ys = [v[1] for v in vals]
+        for key, members in cells.items():
+            st = seed_stats([float(yv_of[id(t)]) for t in members])
+            xs = [x_value(ax, t, hw) for t in members]
             points.append(
                 FrontierPoint(
-                    point_label(recipe, target),
-                    recipe,
-                    target,
+                    key.label,
+                    key.recipe,
+                    key.target,
                     hw.name,
                     float(np.mean(xs)),
-                    float(np.mean(ys)),
-                    min(ys),
-                    max(ys),
-                    len(vals),
+                    st.mean,
+                    st.std,
+                    st.n,
+                    key.pattern,
+                    key.density,
+                    key.variant,
+                    key.source,
                 )
             )
     return mark_front(points, minimize_x=ax.minimize, maximize_y=not y_axis(y).minimize)
 
 
 _SWEEP_X = {"latency": "latency_s", "energy": "energy_pj", "edp": None}
-_NOT_SWEPT = {"point", "trace_file", "accuracy"}
+_NOT_SWEPT = {"point", "trace_file", "accuracy", "accuracy_pct"}
+_ACCURACY = ("accuracy", "accuracy_pct")
 
 
 def sweep_points(df: Any, x: str = "latency", y: str = "accuracy", group: str = "hw") -> list[FrontierPoint]:
     """One point per distinct setting in a sweep's results table (``nmsim sweep`` output).
 
-    Rows differing only by trace file (seeds) are averaged. Labels name the recipe and target (or
-    the trace), the N:M pattern imposed, and the swept hardware values. ``group`` splits panels
-    ('hw', another column, or '' for one panel).
+    Rows differing only by trace file (the seeds of one cell) are averaged (mean ± std, n); rows of
+    different cells (recipe, target density, metric variant or source, model, ...) never are.
+    ``y='accuracy'`` reads ``accuracy_pct`` (a table written before it: ``accuracy`` × 100). Labels
+    name the cell (or the trace), the N:M pattern imposed, and the swept hardware values. ``group``
+    splits panels ('hw', another column, or '' for one panel).
     """
     from nmsim.explore.batch import METRIC_COLUMNS
 
@@ -171,17 +179,23 @@ def sweep_points(df: Any, x: str = "latency", y: str = "accuracy", group: str = 
         raise NmsimInputError(
             "--x", "with --sweep: latency, energy or edp (results hold no training cost)", x
         )
-    if y not in df.columns:
-        numeric = [c for c in df.columns if c in (*METRIC_COLUMNS, "accuracy")]
+    df = df.copy()
+    if y in _ACCURACY and "accuracy_pct" in df.columns:
+        df["_y"] = df["accuracy_pct"].astype(float)
+    elif y in _ACCURACY and "accuracy" in df.columns:
+        df["_y"] = df["accuracy"].astype(float) * 100.0
+    elif y in df.columns and y not in _ACCURACY:
+        df["_y"] = df[y].astype(float)
+    else:
+        numeric = [c for c in df.columns if c in METRIC_COLUMNS] + ["accuracy"]
         raise NmsimInputError("--y", "a column of the results: " + ", ".join(numeric), y)
     if group and group not in df.columns:
         raise NmsimInputError("--group", "a column of the results (or '' for one panel)", group)
-    df = df.copy()
-    if df[y].isna().all():
+    if df["_y"].isna().all():
         raise NmsimInputError(
             "--y", f"no point in the results has '{y}' (accuracy needs trained traces run as recorded)", y
         )
-    df = df[df[y].notna()]
+    df = df[df["_y"].notna()]
     if ax.key == "edp":
         df["_x"] = df["energy_pj"] * 1e-12 * df["latency_s"]
     else:
@@ -190,36 +204,39 @@ def sweep_points(df: Any, x: str = "latency", y: str = "accuracy", group: str = 
     label_cols = [
         c
         for c in df.columns
-        if c not in _NOT_SWEPT and c not in METRIC_COLUMNS and c not in ("_x", y, "trace")
+        if c not in _NOT_SWEPT and c not in METRIC_COLUMNS and c not in ("_x", "_y", y, "trace")
     ]
     for c in label_cols:
         df[c] = df[c].fillna("").astype(str)
-    swept = [c for c in label_cols if c not in ("recipe", "target", "nm", "hw") and df[c].nunique() > 1]
+    swept = [c for c in label_cols if c not in (*CELL_COLUMNS, "nm", "hw") and df[c].nunique() > 1]
     has_recipe = "recipe" in df.columns and (df["recipe"] != "").any()
     keys = [*label_cols] if has_recipe else ["trace", *label_cols]
     points: list[FrontierPoint] = []
     for vals, sub in df.groupby(keys, sort=False, dropna=False):
         row = dict(zip(keys, vals if isinstance(vals, tuple) else (vals,), strict=True))
-        recipe = str(row.get("recipe", "")) if has_recipe else str(row.get("trace", ""))
-        target = str(row.get("target", ""))
-        parts = [point_label(recipe, target)] if has_recipe or df["trace"].nunique() > 1 else []
+        cell = key_from_columns(row)
+        recipe = cell.recipe if has_recipe else str(row.get("trace", ""))
+        parts = [cell.label] if has_recipe else [recipe] if df["trace"].nunique() > 1 else []
         if row.get("nm", "recorded") not in ("recorded", ""):
             parts.append(f"as {row['nm']}")
         if group != "hw" and df["hw"].nunique() > 1:
             parts.append(str(row["hw"]))
         parts += [f"{c}={row[c]}" for c in swept if c != group]
-        ys = sub[y].astype(float).tolist()
+        st = seed_stats(sub["_y"].tolist())
         points.append(
             FrontierPoint(
                 " ".join(parts) or "point",
                 recipe,
-                target,
+                cell.target,
                 str(row[group]) if group else "",
                 float(sub["_x"].mean()),
-                float(np.mean(ys)),
-                min(ys),
-                max(ys),
-                len(ys),
+                st.mean,
+                st.std,
+                st.n,
+                cell.pattern,
+                cell.density,
+                cell.variant,
+                cell.source,
             )
         )
     return mark_front(points, minimize_x=ax.minimize, maximize_y=not y_axis(y).minimize)

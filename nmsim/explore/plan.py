@@ -6,6 +6,7 @@ slowest, hardware combinations (base config, then each parameter, the last faste
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import math
@@ -27,8 +28,10 @@ from nmsim.io.loaders import (
     trace_to_json,
 )
 from nmsim.io.registry import DEFAULT_HARDWARE, default_trace_path
+from nmsim.limits import MAX_SWEEP_POINTS
 from nmsim.schemas.hardware import HardwareConfig
 from nmsim.schemas.trace import Trace
+from nmsim.sim.bounds import check_layers
 
 FORMAT_VERSION = 1  # bump when the results' columns or their meaning change (invalidates checkpoints)
 
@@ -61,6 +64,7 @@ class SweepPlan:
     param_values: tuple[tuple[Any, ...], ...]
     compat: str | None
     fingerprint: str = field(default="")
+    residency: str = "auto"  # auto | none (nmsim.sim.residency)
 
     @property
     def n_variants(self) -> int:
@@ -125,7 +129,18 @@ class SweepPlan:
             for section in _SECTIONS:
                 if section in base.doc and doc.get(section) is base.doc[section]:
                     doc[section] = getattr(cfg, section)
-        return _validate_hw(doc, source)
+        config = _validate_hw(doc, source)
+        check_layers(config, self.shapes)
+        return config
+
+    @functools.cached_property
+    def shapes(self) -> tuple[tuple[str, int, int, int, int], ...]:
+        """Every distinct GEMM shape of the sweep's traces (for :func:`nmsim.sim.bounds.check_layers`)."""
+        seen: dict[tuple[int, int, int, int], str] = {}
+        for t in self.traces:
+            for x in t.trace.layers:
+                seen.setdefault((x.m, x.n, x.k, x.repeat), x.name)  # type: ignore[arg-type]
+        return tuple((name, *shape) for shape, name in seen.items())
 
 
 _SECTIONS = ("array", "sparse", "memory", "energy")
@@ -186,9 +201,15 @@ def make_plan(spec: SweepSpec) -> SweepPlan:
     hw = resolve_hw_bases(list(spec.hw))
     keys = tuple(spec.params)
     values = tuple(tuple(spec.params[k]) for k in keys)
-    plan = SweepPlan(tuple(traces), tuple(spec.nm), tuple(hw), keys, values, spec.compat)
+    plan = SweepPlan(tuple(traces), tuple(spec.nm), tuple(hw), keys, values, spec.compat, "", spec.residency)
     digest = hashlib.sha256(_fingerprint_text(plan).encode()).hexdigest()
-    plan = SweepPlan(plan.traces, plan.nm, plan.hw, keys, values, spec.compat, digest)
+    plan = SweepPlan(plan.traces, plan.nm, plan.hw, keys, values, spec.compat, digest, spec.residency)
+    if plan.n_points > MAX_SWEEP_POINTS:
+        raise NmsimInputError(
+            "sweep",
+            f"at most {MAX_SWEEP_POINTS:,} points (MAX_SWEEP_POINTS): traces × patterns × configs",
+            plan.n_points,
+        )
     _check_combos(plan)
     return plan
 
@@ -226,6 +247,7 @@ def _fingerprint_text(plan: SweepPlan) -> str:
                 for k, vals in zip(plan.param_keys, plan.param_values, strict=True)
             ],
             "compat": plan.compat,
+            "residency": plan.residency,
         },
         sort_keys=True,
     )

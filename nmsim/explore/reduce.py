@@ -13,12 +13,18 @@ import numpy as np
 
 from nmsim.engine.jit import jit
 from nmsim.engine.layout import ENERGY_PARTS, OUT
+from nmsim.sim.fields import SUMMED_FLOAT, SUMMED_INT
 
 PYTHON_SUM_COMPENSATED: bool = sys.version_info >= (3, 12)
 """True when this interpreter's ``sum()`` of floats is Neumaier-compensated (Python ≥ 3.12)."""
 
-INT_FIELDS: tuple[str, ...] = ("cycles", "compute_cycles", "stall_cycles", "issued_macs", "dram_bytes")
-FLOAT_FIELDS: tuple[str, ...] = ("latency_s", *(f"energy_{p}" for p in ENERGY_PARTS))
+# The summed fields of the one field table (nmsim.sim.fields) that come from the engine, plus the
+# count of layers that fell back to dense; dense/useful MACs come from the trace, not the engine.
+INT_FIELDS: tuple[str, ...] = (*(f for f in SUMMED_INT if f in OUT and f != "dense_macs"), "fell_back")
+FLOAT_FIELDS: tuple[str, ...] = (
+    *(f for f in SUMMED_FLOAT if f in OUT),
+    *(f"energy_{p}" for p in ENERGY_PARTS),
+)
 INT_COLS = np.array([OUT[f] for f in INT_FIELDS], dtype=np.int64)
 FLOAT_COLS = np.array([OUT[f] for f in FLOAT_FIELDS], dtype=np.int64)
 

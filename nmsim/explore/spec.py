@@ -37,6 +37,9 @@ class SweepSpec(BaseModel):
             (``memory.ifmap.size_kb``, ``sparse.mux_extra_cycles``, ...). Order = column order; the
             last parameter varies fastest.
         compat: ``'scalesim'`` for SCALE-Sim v3 timing, else None.
+        residency: ``'auto'`` (default, as ``nmsim simulate``): layer outputs stay on chip for their
+            consumers where the trace has edges and the activation level holds them; ``'none'``: every
+            layer's DRAM round trip (:mod:`nmsim.sim.residency`).
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True, arbitrary_types_allowed=True)
@@ -46,6 +49,7 @@ class SweepSpec(BaseModel):
     hw: list[str] = Field(default_factory=list)
     params: dict[str, list[ParamValue]] = Field(default_factory=dict)
     compat: Literal["scalesim"] | None = None
+    residency: Literal["auto", "none"] = "auto"
 
     @field_validator("traces", mode="before")
     @classmethod

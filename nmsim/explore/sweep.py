@@ -1,9 +1,10 @@
 """Run a sweep: plan the points, evaluate the missing ones in chunks, and write one tidy table.
 
 One row per point; its columns are the swept values (``trace``, ``nm``, ``hw`` and one column per
-hardware parameter), the trace's training labels (``recipe``, ``target``), the report's totals
+hardware parameter), the trace's cell (:data:`nmsim.schemas.cell.CELL_COLUMNS`: model, task, recipe,
+target, target density, metric variant and source, settings hash), the report's totals
 (:data:`nmsim.explore.batch.METRIC_COLUMNS`, the same numbers as ``nmsim simulate``) and
-``accuracy`` (where the trace records one and the point's weights are the trained ones).
+``accuracy_pct`` (accuracy in %, where the trace records one and the point's weights are the trained ones).
 """
 
 from __future__ import annotations
@@ -22,9 +23,11 @@ from nmsim.explore.checkpoint import Checkpoint, check_format, write_table
 from nmsim.explore.execute import cpu_count, run_chunks
 from nmsim.explore.plan import SweepPlan, make_plan
 from nmsim.explore.spec import SweepSpec, canonical_value, make_spec
-from nmsim.explore.variants import accuracy_for, recipe_label, target_label
+from nmsim.explore.variants import accuracy_for
+from nmsim.schemas.cell import CELL_COLUMNS, cell_columns, cell_key
 
-LABEL_COLUMNS: tuple[str, ...] = ("point", "trace", "trace_file", "recipe", "target", "nm", "hw")
+LABEL_COLUMNS: tuple[str, ...] = ("point", "trace", "trace_file", *CELL_COLUMNS, "nm", "hw")
+_FLOAT_LABELS = ("target_density", "accuracy_pct")
 ROWS_PER_CHUNK = 100_000
 
 
@@ -48,7 +51,7 @@ class SweepResult:
 
 def columns_of(plan: SweepPlan) -> list[str]:
     """The results table's columns, in order."""
-    return [*LABEL_COLUMNS, *plan.param_keys, *METRIC_COLUMNS, "accuracy"]
+    return [*LABEL_COLUMNS, *plan.param_keys, *METRIC_COLUMNS, "accuracy_pct"]
 
 
 NUMERIC_COLUMNS: tuple[str, ...] = ("point", "variant", "combo", *METRIC_COLUMNS)
@@ -56,24 +59,22 @@ NUMERIC_COLUMNS: tuple[str, ...] = ("point", "variant", "combo", *METRIC_COLUMNS
 
 
 def _labels(plan: SweepPlan, cols: dict[str, np.ndarray]) -> dict[str, Any]:
-    """Label columns (trace, recipe, nm, hw, parameter values, accuracy) for the points of ``cols``."""
+    """Label columns (trace, cell, nm, hw, parameter values, accuracy in %) for the points of ``cols``."""
     variants = np.unique(cols["variant"])
     combos = np.unique(cols["combo"])
     vpos = np.searchsorted(variants, cols["variant"])
     hpos = np.searchsorted(combos, cols["combo"])
-    vlab: dict[str, list[Any]] = {
-        k: [] for k in ("trace", "trace_file", "recipe", "target", "nm", "accuracy")
-    }
+    vlab: dict[str, list[Any]] = {k: [] for k in ("trace", "trace_file", *CELL_COLUMNS, "nm", "accuracy_pct")}
     for v in variants.tolist():
         t, nm = plan.variant(v)
         entry = plan.traces[t]
         vlab["trace"].append(entry.trace.name)
         vlab["trace_file"].append(entry.file)
-        vlab["recipe"].append(recipe_label(entry.trace))
-        vlab["target"].append(target_label(entry.trace))
+        for k, val in cell_columns(cell_key(entry.trace)).items():
+            vlab[k].append(val)
         vlab["nm"].append(nm)
         acc = accuracy_for(entry.trace, nm)
-        vlab["accuracy"].append(np.nan if acc is None else acc)
+        vlab["accuracy_pct"].append(np.nan if acc is None else 100.0 * acc)
     hlab: dict[str, list[Any]] = {k: [] for k in ("hw", *plan.param_keys)}
     for h in combos.tolist():
         base, values = plan.combo(h)
@@ -82,7 +83,7 @@ def _labels(plan: SweepPlan, cols: dict[str, np.ndarray]) -> dict[str, Any]:
             hlab[k].append(val if isinstance(val, int | float | str) else canonical_value(val))
     out: dict[str, Any] = {}
     for k, vals in vlab.items():
-        arr = np.array(vals, dtype=np.float64 if k == "accuracy" else object)
+        arr = np.array(vals, dtype=np.float64 if k in _FLOAT_LABELS else object)
         out[k] = arr[vpos]
     for k, vals in hlab.items():
         out[k] = _column(vals)[hpos]

@@ -24,26 +24,6 @@ def apply_nm(trace: Trace, nm: str) -> Trace:
     return trace.model_copy(update={"layers": layers})
 
 
-def recipe_label(trace: Trace) -> str:
-    """The training recipe as the grid names it (``mdgf-linear``, ``sdgf-stepwise``, ``gmp`` …); '' if untrained."""
-    rec = trace.training
-    if rec is None:
-        return ""
-    cell = rec.params.get("cell")
-    if isinstance(cell, str) and cell:
-        return cell
-    for key in ("decay", "structure"):
-        extra = rec.params.get(key)
-        if isinstance(extra, str) and extra:
-            return f"{rec.recipe}-{extra}"
-    return rec.recipe
-
-
-def target_label(trace: Trace) -> str:
-    """The N:M target the weights were trained to ('2:4', 'dense', …); '' if untrained."""
-    return trace.training.target if trace.training is not None else ""
-
-
 def accuracy_for(trace: Trace, nm: str) -> float | None:
     """The trace's accuracy, when it still describes the weights run with pattern ``nm``.
 

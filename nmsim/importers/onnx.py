@@ -26,7 +26,9 @@ import numpy as np
 from pydantic import ValidationError
 
 from nmsim.errors import NmsimInputError, from_validation_error
+from nmsim.io.guard import check_onnx_model, check_onnx_size
 from nmsim.schemas.trace import ConvShape, Layer, MaskStats, Trace
+from nmsim.sparsity import DENSE, NM, Pattern, Unstructured
 from nmsim.workloads.scope import apply_nm, check_scope
 
 #: Block sizes M tried when reading a weight's N:M pattern.
@@ -52,10 +54,10 @@ _ROLE_RULES: tuple[tuple[str, str], ...] = (
 
 @dataclass(frozen=True)
 class WeightPattern:
-    """What a weight tensor's zeros say: ``pattern`` ('dense', 'n:m', 'unstructured'), ``density``
-    (fraction of nonzeros, None when dense) and ``mask_stats`` (block histogram, None when dense)."""
+    """What a weight tensor's zeros say: ``pattern`` (dense, n:m or unstructured with its density),
+    ``density`` (fraction of nonzeros, None when dense) and ``mask_stats`` (block histogram, None when dense)."""
 
-    pattern: str
+    pattern: Pattern
     density: float | None
     mask_stats: MaskStats | None
 
@@ -74,7 +76,7 @@ def detect_pattern(vectors: np.ndarray) -> WeightPattern:
         )
     density = float(nz.mean())
     if density == 1.0:
-        return WeightPattern("dense", None, None)
+        return WeightPattern(DENSE, None, None)
     rows, k = nz.shape
     best: tuple[float, int, int, np.ndarray] | None = None
     for m in CANDIDATE_BLOCKS:
@@ -93,10 +95,10 @@ def detect_pattern(vectors: np.ndarray) -> WeightPattern:
             stats = MaskStats(
                 block=block, histogram=np.bincount(counts.ravel(), minlength=block + 1).tolist()
             )
-        return WeightPattern("unstructured", dens, stats)
+        return WeightPattern(Unstructured(dens), dens, stats)
     _, m, n, counts = best
     hist = np.bincount(counts.ravel(), minlength=m + 1).tolist()
-    return WeightPattern(f"{n}:{m}", dens, MaskStats(block=m, histogram=hist))
+    return WeightPattern(NM(n, m), dens, MaskStats(block=m, histogram=hist))
 
 
 def classify_role(name: str) -> str:
@@ -274,7 +276,7 @@ def _weight_layer(name: str, m: int, k: int, n: int, repeat: int, w_kn: np.ndarr
         "k": k,
         "n": n,
         "repeat": repeat,
-        "pattern": wp.pattern,
+        "pattern": str(wp.pattern),
         "density": wp.density,
         "mask_stats": wp.mask_stats,
     }
@@ -356,7 +358,7 @@ def _conv(g: _Graph, node: Any, index: int) -> dict[str, Any] | None:
         "name": name,
         "role": "conv",
         "repeat": groups,
-        "pattern": wp.pattern,
+        "pattern": str(wp.pattern),
         "density": wp.density,
         "mask_stats": wp.mask_stats,
     }
@@ -410,6 +412,7 @@ def import_onnx(
         if v is not None and (isinstance(v, bool) or v < 1):
             raise NmsimInputError(field, "must be a positive integer", v)
     p = Path(path)
+    check_onnx_size(p)
     try:
         model = onnx.load(str(p))
     except Exception as exc:  # protobuf decode errors, missing files, external data
@@ -421,6 +424,7 @@ def import_onnx(
         raise NmsimInputError(
             "model", f"ONNX shape inference failed: {str(exc).splitlines()[0][:200]}"
         ) from None
+    check_onnx_model(onnx, model, str(p))  # with the shapes inference filled in (outputs may omit them)
     g = _Graph(model, onnx)
     layers: list[Layer] = []
     seen: Counter[str] = Counter()

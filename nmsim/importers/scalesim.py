@@ -7,12 +7,13 @@ meaning (M output rows, N filters/output columns, K reduction), which is nmsim's
 
 from __future__ import annotations
 
-import csv
 from pathlib import Path
 
 from pydantic import ValidationError
 
 from nmsim.errors import NmsimInputError, from_validation_error
+from nmsim.io.guard import csv_rows
+from nmsim.limits import MAX_NM_DIGITS
 from nmsim.schemas.trace import Layer, Trace
 
 _CONV_FIELDS = (
@@ -27,21 +28,20 @@ _CONV_FIELDS = (
 
 
 def _int(cell: str, field: str, where: str) -> int:
+    text = cell.strip()
     try:
-        return int(cell.strip())
+        value = int(text) if len(text) <= MAX_NM_DIGITS else None
     except ValueError:
-        raise NmsimInputError(field, "expected an integer", cell.strip(), source=where) from None
+        value = None
+    if value is None:
+        raise NmsimInputError(field, f"an integer of at most {MAX_NM_DIGITS} digits", text, source=where)
+    return value
 
 
 def read_topology(path: str | Path, name: str | None = None) -> Trace:
     """Parse a SCALE-Sim topology CSV into a :class:`Trace` (one layer per row)."""
     p = Path(path)
-    try:
-        rows = [
-            r for r in csv.reader(p.read_text(encoding="utf-8").splitlines()) if any(c.strip() for c in r)
-        ]
-    except (OSError, UnicodeDecodeError) as exc:
-        raise NmsimInputError("file", f"cannot read '{p}': {type(exc).__name__}") from None
+    rows = [r for r in csv_rows(p) if any(c.strip() for c in r)]
     if len(rows) < 2:
         raise NmsimInputError("file", f"'{p}' needs a header row and at least one layer row")
     header = [h.strip() for h in rows[0]]

@@ -13,9 +13,11 @@ from pydantic import BaseModel, ValidationError
 
 from nmsim.errors import NmsimInputError, from_validation_error
 from nmsim.io.atomic import write_text_atomic
+from nmsim.io.guard import check_document_text, parse_guarded, read_text
 from nmsim.io.registry import data_dir, shipped_hardware
 from nmsim.io.yaml_safe import load_yaml
 from nmsim.schemas.hardware import HardwareConfig
+from nmsim.schemas.migrate import migrate_hardware, resolve_override
 from nmsim.schemas.trace import Trace
 
 M = TypeVar("M", bound=BaseModel)
@@ -33,26 +35,42 @@ HW_ALIASES: dict[str, str] = {
     "filter_kb": "memory.filter.size_kb",
     "ofmap_kb": "memory.ofmap.size_kb",
     "dtype": "default_dtype",
+    "objective": "mapper.objective",
+    "fallback": "sparse.fallback",
 }
 
 
+DOCUMENT_SUFFIXES = (".json", ".yaml", ".yml")
+"""The file types nmsim reads configs, traces, recipes, sweep and measurement files from."""
+
+
 def read_document(path: str | os.PathLike[str]) -> Any:
-    """Parse a YAML or JSON file, raising one-line errors for unreadable or malformed files."""
+    """Parse a YAML or JSON file, raising one-line errors for unreadable, malformed or hostile files
+    (size, nesting depth and value count are checked before parsing: :mod:`nmsim.io.guard`)."""
     p = Path(path)
+    if p.is_dir():
+        raise NmsimInputError("file", f"'{p}' is a folder, not a JSON or YAML file")
+    text = read_text(p)
+    suffix = p.suffix.lower()
+    known = suffix in DOCUMENT_SUFFIXES
+    kind = suffix.lstrip(".") if known else "JSON or YAML"
+    allowed = "" if known else f" (nmsim reads {', '.join(DOCUMENT_SUFFIXES)} files)"
+    check_document_text(text, str(p), suffix == ".json")
     try:
-        text = p.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else type(exc).__name__
-        raise NmsimInputError("file", f"cannot read '{p}': {reason}") from None
-    try:
-        if p.suffix.lower() == ".json":
-            return json.loads(text)
-        return load_yaml(text)
-    except (json.JSONDecodeError, yaml.YAMLError) as exc:
+        if suffix == ".json":
+            data = parse_guarded(json.loads, text, str(p))
+        else:
+            data = parse_guarded(load_yaml, text, str(p))
+    except NmsimInputError:
+        raise
+    except (json.JSONDecodeError, yaml.YAMLError, ValueError) as exc:
         mark = getattr(exc, "problem_mark", None)
         where = getattr(exc, "lineno", None) or (mark.line + 1 if mark is not None else None)
         at = f" near line {where}" if where is not None else ""
-        raise NmsimInputError("file", f"'{p}' is not valid {p.suffix.lstrip('.') or 'YAML'}{at}") from None
+        raise NmsimInputError("file", f"'{p}' is not valid {kind}{at}{allowed}") from None
+    if not known and not isinstance(data, dict | list):
+        raise NmsimInputError("file", f"'{p}' is not a JSON or YAML document{allowed}")
+    return data
 
 
 def validate_model(cls: type[M], data: Any, source: str | None, expected: str | None = None) -> M:
@@ -94,10 +112,13 @@ def _set_path(doc: dict[str, Any], dotted: str, value: Any, source: str) -> None
     for i, part in enumerate(parts[:-1]):
         if "sources" in node:
             section, cited_key = node, part
+        if isinstance(node, list):  # memory.levels.<index> (resolved by resolve_override)
+            node = node[int(part)]
+            continue
         child = node.get(part)
         if child is None:
             child = node[part] = {}
-        if not isinstance(child, dict):
+        if not isinstance(child, dict | list):
             raise NmsimInputError(dotted, f"'{'.'.join(parts[: i + 1])}' is a value, not a section")
         node = child
     node[parts[-1]] = value
@@ -111,11 +132,17 @@ def _set_path(doc: dict[str, Any], dotted: str, value: Any, source: str) -> None
 def apply_overrides(
     doc: dict[str, Any], overrides: dict[str, Any], source: str = "user override"
 ) -> dict[str, Any]:
-    """Set ``overrides`` (alias or dotted path → value) in a hardware document, citing ``source``."""
+    """Set ``overrides`` (alias or dotted path → value) in a hardware document, citing ``source``.
+
+    A 1.x document is migrated to 2.0 first (the returned document is 2.0); level paths
+    (``memory.levels.<name|index|@operand|@dram>.<field>``) and 1.x paths resolve through
+    :func:`nmsim.schemas.migrate.resolve_override`.
+    """
+    doc = migrate_hardware(doc)
     for key, value in overrides.items():
         if value is None:
             continue
-        path = HW_ALIASES.get(key, key)
+        path, value = resolve_override(doc, HW_ALIASES.get(key, key), value)
         if path == "sparse.modes":
             sparse = doc.setdefault("sparse", {})
             modes = [value] if isinstance(value, str) else list(value)
@@ -147,14 +174,27 @@ def load_hardware(name_or_path: str | os.PathLike[str], **overrides: Any) -> Har
 
 
 def load_trace(path: str | os.PathLike[str]) -> Trace:
-    """Load and validate a trace (JSON or YAML)."""
-    return validate_model(Trace, read_document(path), str(path))
+    """Load and validate one trace (JSON or YAML): a file, a shipped trace's name
+    (``wmt_transformer_1x8``, ``zoo/vit_b16``), or a folder or glob that names exactly one file."""
+    files = expand_trace_paths(path)
+    if len(files) != 1:
+        raise NmsimInputError(
+            "trace", f"one trace; this names {len(files)} files (nmsim.load_traces reads them all)", str(path)
+        )
+    return validate_model(Trace, read_document(files[0]), files[0])
+
+
+def load_traces(item: str | os.PathLike[str]) -> list[Trace]:
+    """Every trace ``item`` names: a file, a shipped name, a folder (its ``*.json``) or a glob."""
+    return [validate_model(Trace, read_document(f), f) for f in expand_trace_paths(item)]
 
 
 def expand_trace_paths(item: str | os.PathLike[str]) -> list[str]:
     """Trace files named by ``item``: a file, a glob, a folder (its ``*.json``, sorted), or a shipped
     trace or folder by name (``wmt_transformer_1x8``, ``translation``)."""
     text = str(item)
+    if Path(text).is_file():
+        return [text]
     if any(c in text for c in "*?["):
         found = sorted(glob.glob(text))
         if not found:

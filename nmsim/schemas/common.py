@@ -6,9 +6,10 @@ from pydantic import BaseModel, ConfigDict, model_validator
 
 
 class Strict(BaseModel):
-    """Frozen model that rejects unknown fields (a typo in YAML/JSON is an error, not ignored)."""
+    """Frozen model that rejects unknown fields (a typo in YAML/JSON is an error, not ignored) and
+    non-finite numbers (NaN, ±inf) in every float field."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 class Sourced(Strict):

@@ -1,19 +1,37 @@
 """Hardware config schema: one class per section of ``hw_configs/*.yaml``.
 
-Sections: ``array`` (the PE grid), ``sparse`` (which N:M modes the PEs execute), ``memory`` (SRAM
-buffers, DRAM) and ``energy`` (the energy table, each entry with its source and technology node).
+Sections: ``array`` (the PE grid), ``pe`` (what one PE holds), ``sparse`` (which N:M modes the PEs
+execute, their costs, the dense fallback), ``memory`` (the hierarchy: an ordered list of levels from the
+PEs out to DRAM, each with capacity, operands, ports and energies) and ``energy`` (logic energies, each
+entry with its source and technology node). ``schema_version`` 2.0; 1.x documents migrate on load.
 """
 
 from __future__ import annotations
 
 import math
 from functools import cached_property
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import Field, PositiveFloat, PositiveInt, field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from nmsim.dtypes import DType
+from nmsim.limits import (
+    MAX_BUFFER_KB,
+    ArrayDim,
+    Cores,
+    Efficiency,
+    EnergyPJ,
+    NodeNm,
+    OverheadCycles,
+    OverheadUs,
+    PatternM,
+    PerPE,
+    PipeStages,
+    Rate,
+    Watts,
+)
 from nmsim.schemas.common import Sourced, Strict
+from nmsim.schemas.gpu import GpuConfig
 from nmsim.sparsity import NM, parse_nm
 
 Dataflow = Literal["os", "ws", "is"]
@@ -22,33 +40,36 @@ Dataflow = Literal["os", "ws", "is"]
 class ArrayConfig(Sourced):
     """The systolic array(s): ``rows``×``cols`` PEs per array, ``cores`` arrays per chip."""
 
-    rows: PositiveInt
-    cols: PositiveInt
+    rows: ArrayDim
+    cols: ArrayDim
     dataflow: Dataflow
-    clock_ghz: PositiveFloat = Field(description="PE clock (GHz)")
-    cores: PositiveInt = Field(1, description="arrays on the chip; GEMM tiles spread over them in waves")
-    tile_folds: PositiveInt = Field(1, description="folds in the tile one array takes (a GPU block's tile)")
-    k_per_pe: dict[DType, PositiveInt] = Field(
+    clock_ghz: Rate = Field(description="PE clock (GHz)")
+    cores: Cores = Field(1, description="arrays on the chip; GEMM tiles spread over them in waves")
+    tile_folds: Cores = Field(1, description="folds in the tile one array takes (a GPU block's tile)")
+    k_per_pe: dict[DType, PerPE] = Field(
         default_factory=dict, description="MACs a PE does per cycle along K, per dtype (default 1)"
     )
-    efficiency: dict[DType, Annotated[float, Field(gt=0, le=1)]] = Field(
+    efficiency: dict[DType, Efficiency] = Field(
         default_factory=dict, description="achieved fraction of peak in dense mode, per dtype (default 1)"
     )
-    launch_overhead_us: float = Field(0.0, ge=0, description="fixed cost per GEMM: launch, epilogue (µs)")
-    tile_overhead_cycles: float = Field(
-        0.0, ge=0, description="cycles each wave of tiles spends outside its K loop: prologue, epilogue"
+    launch_overhead_us: OverheadUs = Field(0.0, description="fixed cost per GEMM: launch, epilogue (µs)")
+    tile_overhead_cycles: OverheadCycles = Field(
+        0.0, description="cycles each wave of tiles spends outside its K loop: prologue, epilogue"
     )
-    split_k: PositiveInt = Field(
-        1, le=64, description="most pieces K is split into when the output tiles leave cores idle (1 = never)"
+    split_k: int = Field(
+        1,
+        ge=1,
+        le=64,
+        description="most pieces K is split into when the output tiles leave cores idle (1 = never)",
     )
 
 
 class ModeRange(Strict):
     """Every ``n:m`` with ``n_min ≤ n ≤ n_max`` (e.g. any n ≤ 4 of 8)."""
 
-    m: PositiveInt
-    n_min: PositiveInt = 1
-    n_max: PositiveInt
+    m: PatternM
+    n_min: PatternM = 1
+    n_max: PatternM
 
     @model_validator(mode="after")
     def _ordered(self) -> ModeRange:
@@ -67,15 +88,24 @@ class SparseConfig(Sourced):
     kind: Literal["none", "nm", "dbb"] = "none"
     modes: list[str] = Field(default_factory=list, description="'n:m' modes, e.g. ['1:4', '2:4']")
     mode_ranges: list[ModeRange] = Field(default_factory=list)
-    metadata_bits_per_value: PositiveInt | None = Field(
+    metadata_bits_per_value: PerPE | None = Field(
         None, description="index bits stored per kept value; default ceil(log2 m) of the mode used"
     )
-    mux_extra_cycles: int = Field(0, ge=0, description="pipeline stages the operand-select mux adds (cycles)")
-    efficiency: dict[DType, Annotated[float, Field(gt=0, le=1)]] = Field(
+    mux_extra_cycles: PipeStages = Field(
+        0, description="pipeline stages the operand-select mux adds (cycles)"
+    )
+    efficiency: dict[DType, Efficiency] = Field(
         default_factory=dict,
         description="achieved fraction of the ideal sparse speedup, per dtype (default 1)",
     )
-    extra_overhead_us: float = Field(0.0, ge=0, description="extra fixed cost of a sparse GEMM (µs)")
+    extra_overhead_us: OverheadUs = Field(0.0, description="extra fixed cost of a sparse GEMM (µs)")
+    fallback: Literal["auto", "never"] = Field(
+        "auto",
+        description="auto: a layer runs dense when its sparse mode would be slower; never: always sparse",
+    )
+    metadata_bits_per_cycle: Rate | None = Field(
+        None, description="metadata path into the array (bits/cycle); omitted: unlimited"
+    )
     tile_adaptive: bool = Field(
         False, description="dbb only: each tile runs at the bound of its densest block (time-unrolled)"
     )
@@ -110,70 +140,200 @@ class SparseConfig(Sourced):
         return max(1, math.ceil(math.log2(mode.m)))
 
 
-class SramBuffer(Sourced):
-    """One on-chip SRAM buffer: capacity (KiB) and access width (bytes per access)."""
+CapacityBytes = Annotated[float, Field(gt=0, le=MAX_BUFFER_KB * 1024, allow_inf_nan=False)]
+"""An on-chip level's capacity (bytes): above 0, at most :data:`nmsim.limits.MAX_BUFFER_KB` KiB."""
+Operand = Literal["activations", "weights", "outputs"]
+OPERANDS: tuple[str, ...] = ("activations", "weights", "outputs")
 
-    size_kb: PositiveFloat
-    word_bytes: PositiveInt
+
+class LevelEnergy(Strict):
+    """Energy of one access to a memory level: ``pj`` picojoules at ``node_nm`` per ``per``
+    (``access``: one word of the level's ``word_bytes``; ``byte``: one byte), with its ``source``."""
+
+    pj: EnergyPJ
+    node_nm: NodeNm
+    source: str = Field(min_length=3)
+    per: Literal["access", "byte"] = "access"
+
+
+class MemoryLevel(Sourced):
+    """One level of the memory hierarchy above the PEs' registers (an SRAM, a cache, DRAM/HBM).
+
+    ``operands``: which GEMM operands it holds (one, or several sharing its capacity). The last level
+    is off-chip (DRAM/HBM): unbounded, it holds every operand and has a ``bandwidth_gbps``. Read and
+    write bandwidths are bytes per PE-clock cycle (omitted: unlimited, the port never throttles).
+    """
+
+    name: str = Field(min_length=1)
+    operands: list[Operand] = Field(min_length=1)
+    capacity_bytes: CapacityBytes | None = Field(None, description="bytes; omitted for the off-chip level")
+    word_bytes: PerPE = Field(8, description="bytes per access (the energy figures' width)")
+    read_bytes_per_cycle: Rate | None = Field(None, description="read port (bytes/cycle)")
+    write_bytes_per_cycle: Rate | None = Field(None, description="write port (bytes/cycle)")
+    bandwidth_gbps: Rate | None = Field(
+        None, description="off-chip level: read+write bandwidth (GB/s, 1e9 bytes/s)"
+    )
+    read_energy: LevelEnergy
+    write_energy: LevelEnergy
+    double_buffer: bool = Field(True, description="half the capacity fills while the other half serves")
+
+    @field_validator("operands")
+    @classmethod
+    def _distinct(cls, ops: list[str]) -> list[str]:
+        if len(set(ops)) != len(ops):
+            raise ValueError("an operand is listed twice")
+        return ops
+
+    def per_byte(self, entry: LevelEnergy) -> float:
+        """``entry`` in pJ per byte, at its own node (no scaling)."""
+        return entry.pj if entry.per == "byte" else entry.pj / self.word_bytes
+
+    @property
+    def usable_bytes(self) -> float:
+        """Capacity available to one tile (bytes): half when double-buffered; inf off chip."""
+        if self.capacity_bytes is None:
+            return math.inf
+        return self.capacity_bytes / 2.0 if self.double_buffer else self.capacity_bytes
 
 
 class MemoryConfig(Sourced):
-    """On-chip SRAM buffers and DRAM bandwidth, both chip-level (shared by all arrays)."""
+    """The memory hierarchy above the PE registers, ordered from the PEs outwards to DRAM/HBM.
 
-    ifmap: SramBuffer
-    filter: SramBuffer
-    ofmap: SramBuffer
-    dram_bandwidth_gbps: PositiveFloat = Field(description="DRAM bandwidth (GB/s, 1e9 bytes/s)")
-    double_buffered: bool = True
+    The engine models one on-chip level per operand (possibly shared by several operands) and the
+    off-chip level: each operand appears in at most one on-chip level; the last level holds all three.
+    """
+
+    levels: list[MemoryLevel] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _shape(self) -> MemoryConfig:
+        *chip, dram = self.levels
+        if set(dram.operands) != set(OPERANDS):
+            raise ValueError(
+                f"the last level ('{dram.name}') is off chip and must hold {', '.join(OPERANDS)}"
+            )
+        if dram.bandwidth_gbps is None or dram.capacity_bytes is not None:
+            raise ValueError(f"the last level ('{dram.name}') needs bandwidth_gbps and no capacity_bytes")
+        seen: set[str] = set()
+        names = [lv.name for lv in self.levels]
+        if len(set(names)) != len(names):
+            raise ValueError("level names must be distinct")
+        for lv in chip:
+            if lv.capacity_bytes is None:
+                raise ValueError(f"on-chip level '{lv.name}' needs capacity_bytes")
+            if lv.bandwidth_gbps is not None:
+                raise ValueError(
+                    f"on-chip level '{lv.name}': give read/write_bytes_per_cycle, not bandwidth_gbps"
+                )
+            twice = seen.intersection(lv.operands)
+            if twice:
+                raise ValueError(
+                    f"operand '{sorted(twice)[0]}' is in two on-chip levels; the engine models one"
+                )
+            seen.update(lv.operands)
+        return self
+
+    @property
+    def dram(self) -> MemoryLevel:
+        """The off-chip level."""
+        return self.levels[-1]
+
+    @property
+    def dram_bandwidth_gbps(self) -> float:
+        """Off-chip bandwidth (GB/s)."""
+        bw = self.levels[-1].bandwidth_gbps
+        assert bw is not None
+        return bw
+
+    def level_of(self, operand: str) -> int:
+        """Index of the on-chip level holding ``operand``; -1 when it streams from DRAM."""
+        for i, lv in enumerate(self.levels[:-1]):
+            if operand in lv.operands:
+                return i
+        return -1
 
 
 class EnergyEntry(Strict):
     """One energy-table entry: ``pj`` picojoules at technology ``node_nm``, with its ``source``."""
 
-    pj: float = Field(ge=0)
-    node_nm: PositiveFloat
+    pj: EnergyPJ
+    node_nm: NodeNm
     source: str = Field(min_length=3)
+
+
+class PeConfig(Sourced):
+    """What one PE keeps: stationary weights, the output/partial-sum register, the accumulator width."""
+
+    weights_per_pe: PerPE = Field(
+        1, description="weights a PE holds (ws): a K segment reduced inside the PE, no partial-sum spill"
+    )
+    output_register_bytes: PerPE = Field(4, description="bytes of the output/partial-sum register")
+    accumulator_bits: PerPE = Field(32, description="partial-sum width (bits)")
+    weight_read_energy: EnergyEntry | None = Field(
+        None, description="a PE reading its stationary weight, once per MAC (pJ); omitted: 0"
+    )
+    psum_read_energy: EnergyEntry | None = Field(
+        None, description="reading the output/partial-sum register, once per MAC (pJ); omitted: 0"
+    )
+    psum_write_energy: EnergyEntry | None = Field(
+        None, description="writing the output/partial-sum register, once per MAC (pJ); omitted: 0"
+    )
 
 
 class StaticPower(Strict):
     """Leakage/static power of the chip (W), charged for every second of latency."""
 
-    watts: float = Field(ge=0)
+    watts: Watts
     source: str = Field(min_length=3)
-
-
-class SramEnergy(Strict):
-    """Energy per SRAM access (one word of the buffer's ``word_bytes``)."""
-
-    read: EnergyEntry
-    write: EnergyEntry
 
 
 class EnergyConfig(Sourced):
     """The energy table. Entries are scaled from their own node to ``node_nm`` by ``scaling``."""
 
-    node_nm: PositiveFloat
+    node_nm: NodeNm
     scaling: Literal["stillmaker", "none"] = "stillmaker"
     mac: dict[DType, EnergyEntry] = Field(description="one multiply-accumulate, per input dtype")
-    ifmap: SramEnergy
-    filter: SramEnergy
-    ofmap: SramEnergy
-    dram_per_byte: EnergyEntry
     metadata_per_bit: EnergyEntry = Field(description="reading one metadata (index) bit")
     mux_select: EnergyEntry = Field(description="one operand select in a sparse PE, per issued MAC")
     static: StaticPower
 
 
-class HardwareConfig(Strict):
-    """A validated accelerator description (``hw_configs/*.yaml``)."""
+class MapperConfig(Strict):
+    """How the mapper chooses tilings for this config (a sweep may vary it: ``objective``)."""
 
+    objective: Literal["latency", "energy", "edp"] = Field(
+        "latency", description="what each GEMM's tiling (and the dense fallback) minimises"
+    )
+
+
+SCHEMA_VERSION = "2.0"
+
+
+class HardwareConfig(Strict):
+    """A validated accelerator description (``hw_configs/*.yaml``), schema 2.0.
+
+    A 1.x document (separate ``memory.ifmap/filter/ofmap`` buffers, per-buffer energies in ``energy``)
+    is migrated on validation by :func:`nmsim.schemas.migrate.migrate_hardware`.
+    """
+
+    schema_version: Literal["2.0"] = SCHEMA_VERSION
     name: str = Field(min_length=1)
     description: str = ""
     default_dtype: DType = "int8"
     array: ArrayConfig
+    pe: PeConfig = PeConfig()
     sparse: SparseConfig = SparseConfig()
     memory: MemoryConfig
     energy: EnergyConfig
+    mapper: MapperConfig = MapperConfig()
+    gpu: GpuConfig | None = None  # clock/power states, measured software stack (nmsim/schemas/gpu.py)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _migrate(cls, data: Any) -> Any:
+        from nmsim.schemas.migrate import migrate_hardware
+
+        return migrate_hardware(data) if isinstance(data, dict) else data
 
     @model_validator(mode="after")
     def _default_dtype_has_mac_energy(self) -> HardwareConfig:

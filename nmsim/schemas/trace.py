@@ -13,13 +13,25 @@ A 1.0 document is read as 2.0 unchanged (:data:`READABLE_VERSIONS`); writers alw
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import Field, NonNegativeInt, PositiveInt, field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from nmsim.dtypes import DType
+from nmsim.limits import (
+    MAX_DIM,
+    MAX_LAYERS,
+    MAX_MACS,
+    Count,
+    Dim,
+    PatternM,
+    PosCount,
+    Repeat,
+    Step,
+    Steps,
+)
 from nmsim.schemas.common import Strict
-from nmsim.sparsity import NM, parse_nm
+from nmsim.sparsity import NM, Pattern, parse_pattern
 
 SCHEMA_VERSION = "2.0"
 READABLE_VERSIONS: tuple[str, ...] = ("1.0", "2.0")
@@ -33,25 +45,21 @@ GradMode = Literal["autodiff", "ste", "srste"]
 
 def check_pattern(text: str, field: str = "pattern") -> str:
     """Normalise a pattern string: ``'dense'``, ``'unstructured'`` or ``'n:m'`` (``'4:4'`` → ``'dense'``)."""
-    t = str(text).strip().lower()
-    if t in ("dense", "unstructured"):
-        return t
-    nm = parse_nm(t, field)
-    return "dense" if nm.is_dense else str(nm)
+    return str(parse_pattern(text, field))
 
 
 class ConvShape(Strict):
     """A 2-D convolution, lowered to a GEMM by im2col (K ordered kernel-position-major, channel-minor)."""
 
-    batch: PositiveInt = 1
-    in_channels: PositiveInt
-    out_channels: PositiveInt
-    kernel_h: PositiveInt
-    kernel_w: PositiveInt
-    input_h: PositiveInt
-    input_w: PositiveInt
-    stride: PositiveInt = 1
-    padding: NonNegativeInt = 0
+    batch: Dim = 1
+    in_channels: Dim
+    out_channels: Dim
+    kernel_h: Dim
+    kernel_w: Dim
+    input_h: Dim
+    input_w: Dim
+    stride: Dim = 1
+    padding: Annotated[int, Field(ge=0, le=MAX_DIM)] = 0
 
     @property
     def output_hw(self) -> tuple[int, int]:
@@ -64,6 +72,9 @@ class ConvShape(Strict):
         oh, ow = self.output_hw
         if oh < 1 or ow < 1:
             raise ValueError("kernel larger than padded input: output would be empty")
+        m, k, _ = self.gemm()
+        if m > MAX_DIM or k > MAX_DIM:
+            raise ValueError(f"its im2col GEMM (m = {m}, k = {k}) exceeds {MAX_DIM} (MAX_DIM) in a dimension")
         return self
 
     def gemm(self) -> tuple[int, int, int]:
@@ -75,8 +86,8 @@ class ConvShape(Strict):
 class MaskStats(Strict):
     """Measured mask statistics: ``histogram[i]`` = number of K-blocks of size ``block`` holding i nonzeros."""
 
-    block: PositiveInt
-    histogram: list[NonNegativeInt]
+    block: PatternM
+    histogram: list[Count]
 
     @model_validator(mode="after")
     def _length(self) -> MaskStats:
@@ -104,11 +115,11 @@ class Layer(Strict):
     name: str = Field(min_length=1)
     op: OpKind = "linear"
     role: Role = "other"
-    m: PositiveInt | None = Field(None, description="activation rows (tokens × batch)")
-    k: PositiveInt | None = Field(None, description="reduction dim (in_features)")
-    n: PositiveInt | None = Field(None, description="output columns (out_features)")
+    m: Dim | None = Field(None, description="activation rows (tokens × batch)")
+    k: Dim | None = Field(None, description="reduction dim (in_features)")
+    n: Dim | None = Field(None, description="output columns (out_features)")
     conv: ConvShape | None = None
-    repeat: PositiveInt = 1
+    repeat: Repeat = 1
     dtype: DType | None = Field(None, description="None: the hardware's default_dtype")
     pattern: str = Field("dense", description="'dense', 'n:m' (weights, along k) or 'unstructured'")
     density: float | None = Field(None, gt=0, le=1, description="measured fraction of nonzero weights")
@@ -144,9 +155,12 @@ class Layer(Strict):
             raise ValueError("op 'conv2d' needs a 'conv' shape")
         elif None in (self.m, self.k, self.n):
             raise ValueError("a layer needs m, k and n (positive integers) or a 'conv' shape")
-        if self.op == "attention" and self.pattern != "dense":
+        macs = self.m * self.n * self.k * self.repeat  # type: ignore[operator]
+        if macs > MAX_MACS:
+            raise ValueError(f"m·n·k·repeat = {macs} exceeds 2**45 (MAX_MACS)")
+        if self.op == "attention" and not self.sparsity.is_dense:
             raise ValueError("attention matmuls multiply two activations: pattern must be 'dense'")
-        if self.pattern == "unstructured" and self.density is None and self.mask_stats is None:
+        if self.sparsity.is_unstructured and self.density is None and self.mask_stats is None:
             raise ValueError("pattern 'unstructured' needs 'density' or 'mask_stats'")
         if self.sparsifiable is None:
             default = self.op != "attention" and self.role not in ("embedding", "head")
@@ -156,9 +170,14 @@ class Layer(Strict):
         return self
 
     @property
+    def sparsity(self) -> Pattern:
+        """``pattern`` as a typed value (unstructured with the measured ``density``)."""
+        return parse_pattern(self.pattern, "pattern", self.density)
+
+    @property
     def nm(self) -> NM | None:
         """The nominal N:M pattern, or None for dense/unstructured."""
-        return None if self.pattern in ("dense", "unstructured") else parse_nm(self.pattern)
+        return self.sparsity.nm
 
     @property
     def has_edges(self) -> bool:
@@ -186,17 +205,22 @@ class PhaseLayerState(Strict):
     def _pattern(cls, v: str) -> str:
         return check_pattern(v, "pattern")
 
+    @property
+    def sparsity(self) -> Pattern:
+        """``pattern`` as a typed value (unstructured with its ``density``)."""
+        return parse_pattern(self.pattern, "pattern", self.density)
+
 
 class Phase(Strict):
     """A step range ``[start_step, end_step)`` of the executed schedule."""
 
     name: str
     kind: Literal["dense", "sparse", "decay", "structure", "finetune"] = "sparse"
-    start_step: NonNegativeInt
-    end_step: PositiveInt
+    start_step: Step
+    end_step: Steps
     default: PhaseLayerState = PhaseLayerState()
     layers: dict[str, PhaseLayerState] = Field(default_factory=dict, description="overrides per layer name")
-    mask_refresh_every: NonNegativeInt = Field(0, description="steps between mask recomputations; 0 = fixed")
+    mask_refresh_every: Step = Field(0, description="steps between mask recomputations; 0 = fixed")
     grad_mode: GradMode = "autodiff"
 
     @model_validator(mode="after")
@@ -220,9 +244,9 @@ class TrainingRecord(Strict):
     recipe: str = Field(min_length=1, description="dense|oneshot|gradual|ste|srste|gmp|mdgf|sdgf|...")
     target: str = Field("dense", description="final pattern: 'n:m', 'dense' or 'unstructured'")
     params: dict[str, float | int | str | bool | list[str] | list[float] | None] = Field(default_factory=dict)
-    total_steps: PositiveInt
-    batch_size: PositiveInt | None = None
-    tokens_per_step: PositiveInt | None = None
+    total_steps: Steps
+    batch_size: PosCount | None = None
+    tokens_per_step: PosCount | None = None
     sparsified_layers: list[str] = Field(default_factory=list)
     phases: list[Phase] = Field(min_length=1)
     target_density: float | None = Field(
@@ -240,6 +264,11 @@ class TrainingRecord(Strict):
     @classmethod
     def _target(cls, v: str) -> str:
         return check_pattern(v, "target")
+
+    @property
+    def target_sparsity(self) -> Pattern:
+        """``target`` as a typed value (unstructured with ``target_density``)."""
+        return parse_pattern(self.target, "target", self.target_density)
 
     @model_validator(mode="after")
     def _contiguous(self) -> TrainingRecord:
@@ -288,7 +317,7 @@ class Trace(Strict):
     name: str = Field(min_length=1)
     description: str = ""
     source: str = Field("", description="how this trace was produced (builder, command, importer)")
-    layers: list[Layer] = Field(min_length=1)
+    layers: list[Layer] = Field(min_length=1, max_length=MAX_LAYERS)
     training: TrainingRecord | None = None
     metrics: Metrics | None = None
 

@@ -2,30 +2,44 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
 import numpy as np
 
 from nmsim.engine.kernel import evaluate_gemm
-from nmsim.engine.layout import BOUNDS, ENERGY_PARTS, OUT
+from nmsim.engine.layout import (
+    BOUNDS,
+    ENERGY_PARTS,
+    LEVEL_SLOTS,
+    LOOP_ORDERS,
+    OBJECTIVES,
+    OUT_FIELDS,
+    gemm_row,
+    unpack,
+)
 from nmsim.engine.params import hw_vector
 from nmsim.errors import NmsimInputError
 from nmsim.schemas.hardware import HardwareConfig
 from nmsim.schemas.trace import Layer
+from nmsim.sim.bounds import check_gemm, check_layers
 from nmsim.sim.modes import ModeChoice, choose_mode
-from nmsim.sparsity import NM, parse_nm
+from nmsim.sparsity import NM, parse_pattern
 
 Compat = Literal["scalesim"] | None
+Objective = Literal["latency", "energy", "edp"]
 
 
 @dataclass(frozen=True)
 class GemmResult:
-    """Cost of one GEMM (times ``repeat``) on one hardware config.
+    """Cost of one GEMM (times ``repeat``) on one hardware config (fields: :mod:`nmsim.sim.fields`).
 
-    Units: cycles; seconds; MACs; bytes; pJ. ``pe_utilization`` = issued MACs / (PEs × cycles), ≤ 1;
-    ``effective_macs_per_cycle`` = dense-equivalent MACs per cycle (can exceed the PE count on a sparse
-    mode; that is throughput, not utilization).
+    Units: cycles; seconds; MACs; bytes; pJ. ``pe_utilization`` = issued MACs / (peak MACs per cycle
+    — PEs × ``k_per_pe`` — × cycles), computed, not clamped; ``effective_macs_per_cycle`` =
+    dense-equivalent MACs per cycle (can exceed the peak on a sparse mode: throughput, not
+    utilization). ``fell_back``: the sparse mode was worse on the objective and the layer ran dense
+    (``sparse.fallback: auto``). ``mapping``: the mapper's choice (loop order, tiles, bytes per level).
     """
 
     name: str
@@ -37,6 +51,7 @@ class GemmResult:
     pattern: str
     hw_mode: str
     k_compacted: int
+    fell_back: bool
     folds: int
     waves: int
     cycles: int
@@ -47,6 +62,7 @@ class GemmResult:
     dense_macs: int
     issued_macs: int
     useful_macs: float
+    peak_mac_slots: int
     pe_utilization: float
     mapping_efficiency: float
     issued_mac_utilization: float
@@ -57,15 +73,48 @@ class GemmResult:
     dram_ofmap_bytes: int
     energy_pj: float
     energy_breakdown_pj: dict[str, float] = field(default_factory=dict)
+    mapping: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
 
-def _check_dims(m: int, n: int, k: int) -> None:
-    for name, v in (("m", m), ("n", n), ("k", k)):
-        if isinstance(v, bool) or not isinstance(v, int) or v < 1:
-            raise NmsimInputError(name, "GEMM dims must be positive integers", v)
+def objective_code(objective: str) -> int:
+    """Index of ``objective`` in :data:`nmsim.engine.layout.OBJECTIVES` (one-line error otherwise)."""
+    if objective not in OBJECTIVES:
+        raise NmsimInputError("objective", f"one of {', '.join(OBJECTIVES)}", objective)
+    return OBJECTIVES.index(objective)
+
+
+def reserved_slots(hw: HardwareConfig, reserved: Mapping[str, float] | None) -> tuple[float, ...]:
+    """``{level name: bytes}`` held by resident tensors → bytes per on-chip level slot."""
+    out = [0.0] * LEVEL_SLOTS
+    names = [lv.name for lv in hw.memory.levels[:-1]]
+    for level, nbytes in (reserved or {}).items():
+        if level not in names:
+            raise NmsimInputError("reserved", f"an on-chip level of '{hw.name}': {', '.join(names)}", level)
+        out[names.index(level)] += float(nbytes)
+    return tuple(out)
+
+
+_FALLBACK_COPIES: dict[tuple[int, str], tuple[HardwareConfig, HardwareConfig]] = {}
+
+
+def with_fallback(hw: HardwareConfig, fallback: str | None) -> HardwareConfig:
+    """``hw`` with ``sparse.fallback`` set to ``fallback`` (None: unchanged); memoised per config object,
+    so that the flattened vector of the copy is memoised too."""
+    if fallback is None or fallback == hw.sparse.fallback:
+        return hw
+    if fallback not in ("auto", "never"):
+        raise NmsimInputError("fallback", "auto or never", fallback)
+    hit = _FALLBACK_COPIES.get((id(hw), fallback))
+    if hit is not None and hit[0] is hw:
+        return hit[1]
+    copy = hw.model_copy(update={"sparse": hw.sparse.model_copy(update={"fallback": fallback})})
+    if len(_FALLBACK_COPIES) > 256:
+        _FALLBACK_COPIES.clear()
+    _FALLBACK_COPIES[(id(hw), fallback)] = (hw, copy)
+    return copy
 
 
 def _result(
@@ -81,8 +130,16 @@ def _result(
     choice: ModeChoice,
     density: float,
     compat: bool,
+    objective: int = 0,
+    input_resident: bool = False,
+    output_resident: bool = False,
+    reserved: tuple[float, ...] = (0.0,) * LEVEL_SLOTS,
 ) -> GemmResult:
-    v = evaluate_gemm(hwv, m, n, k, choice.kc, choice.meta_bits, repeat, compat, choice.mode is not None)
+    row = gemm_row(
+        m, n, k, choice.kc, choice.meta_bits, repeat, compat, choice.mode is not None, objective,
+        input_resident, output_resident, reserved,
+    )  # fmt: skip
+    v = evaluate_gemm(hwv, np.array(row))
     return result_from_vector(name, v, hw, m, n, k, repeat, dtype, pattern, choice.label, choice.kc, density)
 
 
@@ -101,12 +158,43 @@ def result_from_vector(
     density: float,
 ) -> GemmResult:
     """Wrap an engine result vector (:data:`nmsim.engine.layout.OUT_FIELDS`) as a :class:`GemmResult`."""
-    vals = v.tolist()
-    cycles = int(vals[OUT["cycles"]])
-    issued = int(vals[OUT["issued_macs"]])
+    o = unpack(OUT_FIELDS, v)
+    cycles = int(o["cycles"])
+    issued = int(o["issued_macs"])
     dense = m * n * k * repeat
-    pes = hw.array.rows * hw.array.cols * hw.array.cores
     useful = dense * density
+    fell = o["fell_back"] != 0.0
+    if fell:
+        hw_mode, kc = "dense", k
+    slots = int(o["peak_mac_slots"])
+    levels = hw.memory.levels
+    per_level: dict[str, dict[str, int]] = {}
+    for operand, rd, wr in (
+        ("activations", "sram_ifmap_read_bytes", "dram_ifmap_bytes"),
+        ("weights", "sram_filter_read_bytes", "dram_filter_bytes"),
+        ("outputs", "sram_ofmap_read_bytes", "sram_ofmap_write_bytes"),
+    ):
+        slot = hw.memory.level_of(operand)
+        if slot >= 0:
+            entry = per_level.setdefault(levels[slot].name, {"read_bytes": 0, "write_bytes": 0})
+            entry["read_bytes"] += int(o[rd])
+            entry["write_bytes"] += int(o[wr])
+    per_level[levels[-1].name] = {
+        "read_bytes": int(o["dram_ifmap_bytes"] + o["dram_filter_bytes"]),
+        "write_bytes": int(o["dram_ofmap_bytes"]),
+    }
+    mapping = {
+        "loop_order": LOOP_ORDERS[int(o["loop_order"])],
+        "tile_m": int(o["tile_m"]),
+        "tile_n": int(o["tile_n"]),
+        "tile_k": int(o["tile_k"]),
+        "dense_schedule": o["dense_schedule"] != 0.0,
+        "work_cycles": int(o["work_cycles"]),
+        "fixed_cycles": int(o["fixed_cycles"]),
+        "memory_cycles": int(o["memory_cycles"]),
+        "port_cycles": int(o["port_cycles"]),
+        "bytes_per_level": per_level,
+    }
     return GemmResult(
         name=name,
         m=m,
@@ -117,27 +205,29 @@ def result_from_vector(
         pattern=pattern,
         hw_mode=hw_mode,
         k_compacted=kc,
-        folds=int(vals[OUT["folds"]]),
-        waves=int(vals[OUT["waves"]]),
+        fell_back=fell,
+        folds=int(o["folds"]),
+        waves=int(o["waves"]),
         cycles=cycles,
-        compute_cycles=int(vals[OUT["compute_cycles"]]),
-        stall_cycles=int(vals[OUT["stall_cycles"]]),
-        bound=BOUNDS[int(vals[OUT["bound"]])],
-        latency_s=vals[OUT["latency_s"]],
+        compute_cycles=int(o["compute_cycles"]),
+        stall_cycles=int(o["stall_cycles"]),
+        bound=BOUNDS[int(o["bound"])],
+        latency_s=o["latency_s"],
         dense_macs=dense,
         issued_macs=issued,
         useful_macs=useful,
-        # SCALE-Sim's "−1" can undercut issued/PEs by a cycle on a 1×1 array; utilization stays ≤ 1.
-        pe_utilization=min(1.0, issued / (pes * cycles)),
-        mapping_efficiency=vals[OUT["mapping_efficiency"]],
+        peak_mac_slots=slots,
+        pe_utilization=issued / slots,
+        mapping_efficiency=o["mapping_efficiency"],
         issued_mac_utilization=useful / issued,
         effective_macs_per_cycle=dense / cycles,
-        dram_bytes=int(vals[OUT["dram_bytes"]]),
-        dram_ifmap_bytes=int(vals[OUT["dram_ifmap_bytes"]]),
-        dram_filter_bytes=int(vals[OUT["dram_filter_bytes"]]),
-        dram_ofmap_bytes=int(vals[OUT["dram_ofmap_bytes"]]),
-        energy_pj=vals[OUT["energy_pj"]],
-        energy_breakdown_pj={p: vals[OUT["energy_" + p]] for p in ENERGY_PARTS},
+        dram_bytes=int(o["dram_bytes"]),
+        dram_ifmap_bytes=int(o["dram_ifmap_bytes"]),
+        dram_filter_bytes=int(o["dram_filter_bytes"]),
+        dram_ofmap_bytes=int(o["dram_ofmap_bytes"]),
+        energy_pj=o["energy_pj"],
+        energy_breakdown_pj={p: o["energy_" + p] for p in ENERGY_PARTS},
+        mapping=mapping,
     )
 
 
@@ -157,12 +247,28 @@ def simulate_gemm(
     dtype: str | None = None,
     repeat: int = 1,
     name: str = "gemm",
+    objective: str | None = None,
+    fallback: str | None = None,
+    input_resident: bool = False,
+    output_resident: bool = False,
+    reserved: Mapping[str, float] | None = None,
 ) -> GemmResult:
-    """Simulate activations ``m``×``k`` times weights ``k``×``n`` (weights ``sparsity`` 'n:m' along k)."""
-    _check_dims(m, n, k)
-    nm = parse_nm(sparsity, "sparsity") if sparsity not in (None, "", "dense") else None
-    if nm is not None and nm.is_dense:
-        nm = None
+    """Simulate activations ``m``×``k`` times weights ``k``×``n`` (weights ``sparsity`` 'n:m' along k).
+
+    ``objective``: what the mapper (and the dense fallback) minimises: latency | energy | edp
+    (default: the config's ``mapper.objective``).
+    ``fallback``: auto | never, overriding the config's ``sparse.fallback``. Residency hooks:
+    ``input_resident`` (activations already on chip), ``output_resident`` (the output stays on chip),
+    ``reserved`` ({on-chip level name: bytes} held by resident tensors, unavailable to the tiles).
+    """
+    check_gemm(hw, m, n, k, repeat, name)
+    pattern = parse_pattern(sparsity or "dense", "sparsity")
+    if pattern.is_unstructured:  # no density here to cost it by: a Layer carries one
+        raise NmsimInputError("sparsity", "'dense' or 'n:m' (unstructured weights: simulate_layer)", sparsity)
+    nm = pattern.nm
+    obj = objective_code(objective or hw.mapper.objective)
+    slots = reserved_slots(hw, reserved)
+    hw = with_fallback(hw, fallback)
     hwv = hw_vector(hw, dtype)
     dt = dtype or hw.default_dtype
     guarantees = (nm,) if nm else ()
@@ -170,7 +276,10 @@ def simulate_gemm(
     label = str(nm) if nm else "dense"
     flag = _compat_flag(compat)
     choice = choose_mode(hw, k, guarantees, flag)
-    return _result(name, hwv, hw, m, n, k, repeat, dt, label, choice, density, flag)
+    return _result(
+        name, hwv, hw, m, n, k, repeat, dt, label, choice, density, flag, obj, input_resident,
+        output_resident, slots,
+    )  # fmt: skip
 
 
 def layer_guarantees(layer: Layer) -> tuple[NM, ...]:
@@ -198,11 +307,27 @@ def layer_mode(layer: Layer, hw: HardwareConfig, compat: bool) -> ModeChoice:
     return choose_mode(hw, layer.k, layer_guarantees(layer), compat, layer.conv_k_runs, layer.mask_stats)
 
 
-def simulate_layer(layer: Layer, hw: HardwareConfig, compat: Compat = None) -> GemmResult:
-    """Simulate one trace layer on ``hw``."""
+def simulate_layer(
+    layer: Layer,
+    hw: HardwareConfig,
+    compat: Compat = None,
+    objective: str | None = None,
+    input_resident: bool = False,
+    output_resident: bool = False,
+    reserved: Mapping[str, float] | None = None,
+    *,
+    checked: bool = False,
+) -> GemmResult:
+    """Simulate one trace layer on ``hw`` (``objective`` and residency hooks as :func:`simulate_gemm`);
+    ``checked``: the caller already ran :func:`~nmsim.sim.bounds.check_layers` on it (as
+    :func:`nmsim.simulate` does for the whole trace)."""
     dt = layer.dtype or hw.default_dtype
     assert layer.m and layer.n and layer.k
+    if not checked:
+        check_layers(hw, [(layer.name, layer.m, layer.n, layer.k, layer.repeat)])
     flag = _compat_flag(compat)
+    obj = objective_code(objective or hw.mapper.objective)
+    slots = reserved_slots(hw, reserved)
     return _result(
         layer.name,
         hw_vector(hw, layer.dtype),
@@ -216,4 +341,8 @@ def simulate_layer(layer: Layer, hw: HardwareConfig, compat: Compat = None) -> G
         layer_mode(layer, hw, flag),
         layer_density(layer),
         flag,
+        obj,
+        input_resident,
+        output_resident,
+        slots,
     )

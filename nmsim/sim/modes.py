@@ -96,8 +96,9 @@ def choose_mode(
     if k % k_runs:
         k_runs = 1
     kc = k_runs * compact_k(k // k_runs, best.n, best.m)
-    if kc >= k:  # too short a K to drop anything: the sparse datapath would only add metadata
-        return ModeChoice(None, k, 0)
+    # Even a K too short to drop anything (kc == k) is offered to the sparse mode: the engine's fallback
+    # (``sparse.fallback: auto``) then keeps whichever of dense and sparse is faster, so a library whose
+    # dense kernel is the weaker one stays sparse at every K, and cycles never fall as K grows.
     return ModeChoice(best, kc, hw.sparse.metadata_bits(best))
 
 

@@ -9,50 +9,30 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from nmsim.engine.layout import ENERGY_PARTS as BREAKDOWN_KEYS
+from nmsim.sim.fields import LAYER_COLUMNS, SUMMED_FLOAT, SUMMED_INT, totals_from_sums
 from nmsim.sim.gemm import GemmResult
-
-# Per-layer columns of the CSV / DataFrame, in order.
-LAYER_COLUMNS: tuple[str, ...] = (
-    "name",
-    "m",
-    "n",
-    "k",
-    "repeat",
-    "dtype",
-    "pattern",
-    "hw_mode",
-    "k_compacted",
-    "cycles",
-    "compute_cycles",
-    "stall_cycles",
-    "bound",
-    "latency_s",
-    "dense_macs",
-    "issued_macs",
-    "pe_utilization",
-    "mapping_efficiency",
-    "issued_mac_utilization",
-    "effective_macs_per_cycle",
-    "dram_bytes",
-    "energy_pj",
-)
 
 
 @dataclass(frozen=True)
 class Totals:
-    """Whole-trace totals (layers run one after another). Units: cycles, s, MACs, bytes, pJ."""
+    """Whole-trace totals (layers run one after another; fields :data:`nmsim.sim.fields.TOTAL_FIELDS`).
+
+    Units: cycles, s, MACs, bytes, pJ. ``pe_utilization`` = issued MACs / peak MAC slots over all
+    layers; ``layers_fell_back``: layers that ran dense because their sparse mode was worse.
+    """
 
     cycles: int
     compute_cycles: int
     stall_cycles: int
     latency_s: float
+    energy_pj: float
+    pe_utilization: float
+    effective_macs_per_cycle: float
     dense_macs: int
     issued_macs: int
     useful_macs: float
-    pe_utilization: float
-    effective_macs_per_cycle: float
     dram_bytes: int
-    energy_pj: float
+    layers_fell_back: int
     energy_breakdown_pj: dict[str, float] = field(default_factory=dict)
 
 
@@ -104,23 +84,9 @@ class Report:
         return pd.DataFrame(rows)
 
 
-def totals_of(layers: list[GemmResult], pes: int) -> Totals:
-    """Sum layer results run back to back on ``pes`` PEs."""
-    cycles = sum(r.cycles for r in layers)
-    issued = sum(r.issued_macs for r in layers)
-    dense = sum(r.dense_macs for r in layers)
+def totals_of(layers: list[GemmResult], pes: int = 0) -> Totals:
+    """Sum layer results run back to back (``pes`` is unused: the peak comes from each layer)."""
+    sums = {f: sum(getattr(r, f) for r in layers) for f in (*SUMMED_INT, *SUMMED_FLOAT)}
     breakdown = {k: sum(r.energy_breakdown_pj[k] for r in layers) for k in BREAKDOWN_KEYS}
-    return Totals(
-        cycles=cycles,
-        compute_cycles=sum(r.compute_cycles for r in layers),
-        stall_cycles=sum(r.stall_cycles for r in layers),
-        latency_s=sum(r.latency_s for r in layers),
-        dense_macs=dense,
-        issued_macs=issued,
-        useful_macs=sum(r.useful_macs for r in layers),
-        pe_utilization=min(1.0, issued / (pes * cycles)),
-        effective_macs_per_cycle=dense / cycles,
-        dram_bytes=sum(r.dram_bytes for r in layers),
-        energy_pj=sum(breakdown.values()),
-        energy_breakdown_pj=breakdown,
-    )
+    fell = sum(1 for r in layers if r.fell_back)
+    return Totals(**totals_from_sums(sums, breakdown, fell), energy_breakdown_pj=breakdown)

@@ -27,7 +27,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
+from nmsim.dtypes import BYTES_PER_ELEMENT
 from nmsim.errors import NmsimInputError
+from nmsim.schemas.hardware import HardwareConfig
 from nmsim.schemas.trace import Layer
 
 ResidencyPolicy = Literal["auto", "none"]
@@ -77,6 +79,9 @@ def plan_residency(
     if check_policy(policy) == "none" or budget <= 0:
         return [NO_RESIDENCY] * len(layers)
     last = last_uses(layers)
+    freed_after: dict[int, list[str]] = {}  # layer index → producers whose last reader it is
+    for name, use in last.items():
+        freed_after.setdefault(use, []).append(name)
     live: dict[str, int] = {}  # producer name → bytes resident on chip
     plan: list[LayerResidency] = []
     for i, layer in enumerate(layers):
@@ -89,11 +94,89 @@ def plan_residency(
         if keep:
             live[layer.name] = size
         plan.append(LayerResidency(in_res, keep, res_res, held + (size if keep else 0)))
-        for name in [n for n, use in last.items() if use == i and n in live]:
-            del live[name]
+        for name in freed_after.get(i, ()):
+            live.pop(name, None)
     return plan
 
 
 def reserved_bytes(plan: Sequence[LayerResidency]) -> int:
     """The most on-chip bytes resident tensors hold at any layer of ``plan`` (bytes)."""
     return max((p.reserved_bytes for p in plan), default=0)
+
+
+RESIDENT_SHARE = 0.5
+"""Share of the activation level's usable bytes that resident tensors may fill; the rest stays
+free for the layer's own tiles."""
+
+
+def residency_budget(hw: HardwareConfig) -> tuple[str | None, float]:
+    """(name of the on-chip level holding activations, bytes resident tensors may use there).
+
+    (None, 0) when activations have no on-chip level: nothing can stay.
+    """
+    slot = hw.memory.level_of("activations")
+    if slot < 0:
+        return None, 0.0
+    level = hw.memory.levels[slot]
+    return level.name, RESIDENT_SHARE * level.usable_bytes
+
+
+def plan_for(layers: Sequence[Layer], hw: HardwareConfig, policy: str, compat: bool) -> list[LayerResidency]:
+    """The residency plan ``nmsim simulate`` and sweeps use for ``layers`` on ``hw``.
+
+    Compat mode (SCALE-Sim) has no residency. Element bytes are each layer's dtype (else the
+    config's default).
+    """
+    check_policy(policy)
+    if compat:
+        return [NO_RESIDENCY] * len(layers)
+    _, budget = residency_budget(hw)
+    elem = [BYTES_PER_ELEMENT[layer.dtype or hw.default_dtype] for layer in layers]
+    return plan_residency(layers, elem, budget, policy)
+
+
+def residency_key(hw: HardwareConfig) -> tuple[str | None, float, str]:
+    """Everything :func:`plan_for` reads of ``hw``: configs with equal keys plan alike."""
+    name, budget = residency_budget(hw)
+    return name, budget, hw.default_dtype
+
+
+def hooks(hw: HardwareConfig, p: LayerResidency) -> dict[str, object]:
+    """The engine hooks (keyword arguments of :func:`nmsim.sim.gemm.simulate_layer`) for ``p``."""
+    name, _ = residency_budget(hw)
+    reserved = {name: float(p.reserved_bytes)} if name is not None and p.reserved_bytes else None
+    return {"input_resident": p.input_resident, "output_resident": p.output_resident, "reserved": reserved}
+
+
+def backward_layers(layers: Sequence[Layer]) -> list[Layer]:
+    """The data-gradient graph of ``layers``: reversed, each layer's dgrad reading the gradients its
+    forward consumers' dgrads produce and producing its own dX (m×k, so ``n`` and ``k`` swap).
+
+    A residual consumer's gradient is counted as arriving with the data gradients (an
+    approximation: the layer's gradient is on chip only if every consumer's is).
+    """
+    consumers: dict[str, list[str]] = {}
+    for layer in layers:
+        for name in (*(layer.inputs or ()), *(layer.residual or ())):
+            consumers.setdefault(name, []).append(layer.name)
+    out = []
+    for layer in reversed(layers):
+        inputs = None if layer.inputs is None else consumers.get(layer.name, [])
+        out.append(layer.model_copy(update={"n": layer.k, "k": layer.n, "inputs": inputs, "residual": None}))
+    return out
+
+
+def training_plans(
+    layers: Sequence[Layer], hw: HardwareConfig, policy: str = "auto"
+) -> tuple[str | None, list[tuple[LayerResidency, LayerResidency]]]:
+    """(activation level name, per layer (forward, data-gradient) residency) for a training step.
+
+    The forward plan is :func:`plan_for`'s; the data-gradient plan runs the planner on
+    :func:`backward_layers`. Outputs stay on chip *and* go to DRAM in training (the forward output is
+    stashed for the weight gradient, a data gradient is the weight gradient's operand), so only the
+    reads of resident inputs are saved.
+    """
+    name, _ = residency_budget(hw)
+    fwd = plan_for(layers, hw, policy, False)
+    bwd = list(reversed(plan_for(backward_layers(layers), hw, policy, False)))
+    return name, list(zip(fwd, bwd, strict=True))

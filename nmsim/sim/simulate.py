@@ -4,13 +4,32 @@ from __future__ import annotations
 
 from nmsim.schemas.hardware import HardwareConfig
 from nmsim.schemas.trace import Trace
-from nmsim.sim.gemm import Compat, simulate_layer
+from nmsim.sim.bounds import check_layers
+from nmsim.sim.gemm import Compat, _compat_flag, simulate_layer
 from nmsim.sim.report import Report, totals_of
+from nmsim.sim.residency import hooks, plan_for
 
 
-def simulate(trace: Trace, hw: HardwareConfig, compat: Compat = None) -> Report:
-    """Per-layer latency, energy and utilization of ``trace`` on ``hw``, with totals."""
-    results = [simulate_layer(layer, hw, compat) for layer in trace.layers]
+def simulate(
+    trace: Trace,
+    hw: HardwareConfig,
+    compat: Compat = None,
+    residency: str = "auto",
+    objective: str | None = None,
+) -> Report:
+    """Per-layer latency, energy and utilization of ``trace`` on ``hw``, with totals.
+
+    ``residency``: ``auto`` keeps a layer's output on chip for its consumers where the trace has
+    producer→consumer edges and the activation level can hold it (:mod:`nmsim.sim.residency`);
+    ``none`` sends every output to DRAM and reads it back. ``objective``: what the mapper minimises
+    (latency | energy | edp; default: the config's ``mapper.objective``).
+    """
+    check_layers(hw, [(x.name, x.m, x.n, x.k, x.repeat) for x in trace.layers])  # type: ignore[misc]
+    plan = plan_for(trace.layers, hw, residency, _compat_flag(compat))
+    results = [
+        simulate_layer(layer, hw, compat, objective, checked=True, **hooks(hw, p))  # type: ignore[arg-type]
+        for layer, p in zip(trace.layers, plan, strict=True)
+    ]
     pes = hw.array.rows * hw.array.cols * hw.array.cores
     return Report(
         trace_name=trace.name,

@@ -29,6 +29,7 @@ from pydantic import Field, field_validator, model_validator
 
 from nmsim.errors import NmsimInputError
 from nmsim.io.loaders import read_document, validate_model
+from nmsim.limits import MAX_M_IN_NM, MAX_STEPS
 from nmsim.schemas.common import Strict
 from nmsim.schemas.trace import GradMode
 from nmsim.sparsity import NM, parse_nm
@@ -65,10 +66,12 @@ class DecaySpec(Strict):
     beta: float | None = Field(None, gt=0, description="per-step rate β (linear/exp)")
     zero_at: int | float | None = Field(0.7, description="step or fraction where D reaches 0 (or floor)")
     floor: float = Field(0.01, gt=0, lt=1, description="exp only: D at zero_at")
-    intervals: int = Field(8, ge=1, description="step only: staircase steps until D = 0")
-    interval: int | None = Field(None, ge=1, description="step only: steps per staircase step")
+    intervals: int = Field(8, ge=1, le=MAX_STEPS, description="step only: staircase steps until D = 0")
+    interval: int | None = Field(None, ge=1, le=MAX_STEPS, description="step only: steps per staircase step")
     weight: float | None = Field(None, gt=0, le=1, description="step only: D drop per staircase step")
-    cap: int = Field(16, ge=1, description="step only: D = 0 from this interval on (AQT num_update_sparsity)")
+    cap: int = Field(
+        16, ge=1, le=MAX_STEPS, description="step only: D = 0 from this interval on (AQT num_update_sparsity)"
+    )
 
 
 class StructureSpec(Strict):
@@ -76,7 +79,10 @@ class StructureSpec(Strict):
 
     type: Literal["stepwise", "geometric", "densify", "aqt", "halving", "custom"] = "stepwise"
     k: int = Field(
-        8, ge=1, description="geometric only: block multiplier at the first interval ([PGF] code: 8)"
+        8,
+        ge=1,
+        le=MAX_M_IN_NM,
+        description="geometric only: block multiplier at the first interval ([PGF] code: 8)",
     )
     patterns: list[str] | None = Field(None, description="custom only: the 'n:m' sequence")
 
@@ -90,7 +96,9 @@ class GmpSpec(Strict):
     ramp_end: int | float | None = Field(
         None, description="step/fraction where s_f is reached; None: stage end"
     )
-    block: int | None = Field(None, ge=1, description="trace mask_stats block; None: M of mask_structure")
+    block: int | None = Field(
+        None, ge=1, le=MAX_M_IN_NM, description="trace mask_stats block; None: M of mask_structure"
+    )
 
 
 class Stage(Strict):
@@ -104,7 +112,9 @@ class Stage(Strict):
     targets: list[str] | str | None = None
     ignore: list[str] | None = None
     grad_mode: GradMode | None = None
-    mask_refresh_every: int | None = Field(None, ge=0, description="0: once at stage start; k: every k steps")
+    mask_refresh_every: int | None = Field(
+        None, ge=0, le=MAX_STEPS, description="0: once at stage start; k: every k steps"
+    )
     hard: bool = Field(False, description="also zero pruned weights in the stored weights after every step")
     keep_mask: bool = Field(
         False, description="nm only: keep the previous stage's mask if the pattern agrees"
@@ -142,7 +152,7 @@ class Recipe(Strict):
     ignore: list[str] = Field(default_factory=list)
     grad_mode: GradMode | None = None
     axis: int = Field(1, description="grouping axis of the weight; 1 = in_features / input channels")
-    total_steps: int | None = Field(None, ge=1)
+    total_steps: int | None = Field(None, ge=1, le=MAX_STEPS)
     stages: list[Stage] = Field(min_length=1)
 
     @field_validator("mask_structure")

@@ -11,6 +11,7 @@ import itertools
 import math
 
 from nmsim.errors import NmsimInputError
+from nmsim.limits import MAX_M_IN_NM
 from nmsim.sparsity import NM
 
 
@@ -75,7 +76,21 @@ def aqt_patterns(target: NM, cap: int = 16) -> list[NM]:
 
 
 def structure_patterns(kind: str, target: NM, k: int = 16, custom: list[NM] | None = None) -> list[NM]:
-    """Dispatch on the structure-decay type: stepwise | geometric | densify | aqt | halving | custom."""
+    """Dispatch on the structure-decay type: stepwise | geometric | densify | aqt | halving | custom.
+
+    Every pattern's M is at most :data:`~nmsim.limits.MAX_M_IN_NM` (geometric: k·M ≤ 4,096)."""
+    seq = _structure_patterns(kind, target, k, custom)
+    widest = max(p.m for p in seq)
+    if widest > MAX_M_IN_NM:
+        raise NmsimInputError(
+            "structure.k" if kind == "geometric" else "structure.type",
+            f"its patterns reach M = {widest}; at most {MAX_M_IN_NM} (MAX_M_IN_NM)",
+            k if kind == "geometric" else kind,
+        )
+    return seq
+
+
+def _structure_patterns(kind: str, target: NM, k: int, custom: list[NM] | None) -> list[NM]:
     if kind == "stepwise":
         return stepwise_patterns(target)
     if kind == "geometric":

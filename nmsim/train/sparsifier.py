@@ -29,6 +29,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from nmsim.errors import NmsimInputError
+from nmsim.limits import MAX_STEPS, check_int
 from nmsim.train.functions import effective_weight
 from nmsim.train.masks import nm_mask, unstructured_mask
 from nmsim.train.plan import Plan, StepState
@@ -106,6 +107,7 @@ class Sparsifier:
         total = total_steps or rec.total_steps
         if total is None:
             raise NmsimInputError("total_steps", "give total_steps or set it in the recipe")
+        check_int("total_steps", total, 1, MAX_STEPS)
         self.recipe: Recipe = rec
         plan = Plan(rec, int(total))
         self.model = _unwrap(model)

@@ -9,7 +9,8 @@ unless a trace marks them so).
 from __future__ import annotations
 
 from nmsim.errors import NmsimInputError
-from nmsim.schemas.trace import Layer, Trace, check_pattern
+from nmsim.schemas.trace import Layer, Trace
+from nmsim.sparsity import parse_pattern
 
 SCOPES: dict[str, frozenset[str] | None] = {
     "ff": frozenset({"ff"}),
@@ -40,9 +41,10 @@ def apply_nm(trace: Trace, nm: str, scope: str = "ff") -> Trace:
 
     Layers outside the scope keep their pattern. ``nm`` may be ``'dense'`` to undo sparsity in scope.
     """
-    pattern = check_pattern(nm, "nm")
-    if pattern == "unstructured":
+    sparsity = parse_pattern(nm, "nm")
+    if sparsity.is_unstructured:
         raise NmsimInputError("nm", "an 'n:m' pattern or 'dense'", nm)
+    pattern = str(sparsity)
     layers = [
         layer.model_copy(update={"pattern": pattern, "density": None, "mask_stats": None})
         if in_scope(layer, scope)

@@ -51,25 +51,33 @@ class ViTSpec:
         return self.patches + (1 if self.cls_token else 0)
 
 
-def vit_trace(s: ViTSpec) -> Trace:
-    """Build the inference trace of one forward pass of ``batch`` images."""
-    embed = Layer(
+def patch_embedding(
+    batch: int, channels: int, d_model: int, patch: int, image: int, dtype: str | None
+) -> Layer:
+    """The ``patch``×``patch``/``patch`` convolution that turns ``image``² pixels into patch tokens
+    (the model's input layer: ``inputs`` = [])."""
+    return Layer(
         name="patch_embed",
         op="conv2d",
         role="conv",
         conv=ConvShape(
-            batch=s.batch,
-            in_channels=s.channels,
-            out_channels=s.d_model,
-            kernel_h=s.patch,
-            kernel_w=s.patch,
-            input_h=s.image,
-            input_w=s.image,
-            stride=s.patch,
+            batch=batch,
+            in_channels=channels,
+            out_channels=d_model,
+            kernel_h=patch,
+            kernel_w=patch,
+            input_h=image,
+            input_w=image,
+            stride=patch,
         ),
-        dtype=s.dtype,  # type: ignore[arg-type]
+        dtype=dtype,  # type: ignore[arg-type]
         inputs=[],
     )
+
+
+def vit_trace(s: ViTSpec) -> Trace:
+    """Build the inference trace of one forward pass of ``batch`` images."""
+    embed = patch_embedding(s.batch, s.channels, s.d_model, s.patch, s.image, s.dtype)
     encoder = transformer_layers(
         TransformerSpec(
             name=s.name,

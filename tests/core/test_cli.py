@@ -66,8 +66,11 @@ def test_gemm_json_has_the_documented_keys() -> None:
 
 def test_gemm_overrides_and_compat_match_the_closed_form() -> None:
     # WS 32x32, M=N=256, K=1024 at 2:4 in SCALE-Sim's rule: K'=512 → 16*8 folds of 2R+C+M-2 = 350
+    # (one array: s2ta has cores 1; the default GPU spreads folds over 132 SMs)
     p = run(
         "gemm",
+        "--hw",
+        "s2ta",
         "--m",
         "256",
         "--n",
@@ -93,7 +96,7 @@ def test_gemm_overrides_and_compat_match_the_closed_form() -> None:
 def test_simulate_default_runs_and_prints_totals() -> None:
     p = run("simulate")
     assert p.returncode == 0, p.stderr
-    assert "wmt_transformer_1x8" in p.stdout and "totals" in p.stdout and "enc0.ff1" in p.stdout
+    assert "wmt_transformer_1x8_b12" in p.stdout and "totals" in p.stdout and "enc0.ff1" in p.stdout
 
 
 def test_simulate_outputs_are_deterministic_and_atomic(tmp_path: Path) -> None:
@@ -210,3 +213,24 @@ def test_help_works_without_torch_imported() -> None:
     code = "import sys, nmsim, nmsim.cli; nmsim.cli._register_all(); print('torch' in sys.modules)"
     p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO)
     assert p.stdout.strip() == "False", p.stderr
+
+
+def test_gemm_explain_and_mapping_in_json() -> None:
+    args = ("gemm", "--m", "512", "--n", "3072", "--k", "768", "--hw", "stc_2x4_like", "--sparsity", "2:4")
+    p = run(*args, "--explain")
+    assert p.returncode == 0, p.stderr
+    for needle in ("loop order", "DRAM-level tile", "ifmap_sram", "dram", "bound"):
+        assert needle in p.stdout
+    d = json.loads(run(*args, "--json", "--objective", "energy").stdout)
+    assert set(d["mapping"]) >= {"loop_order", "tile_m", "tile_n", "tile_k", "bytes_per_level"}
+    assert d["fell_back"] is False
+    assert_one_line_error(run(*args, "--objective", "power"), "objective")
+
+
+def test_simulate_residency_option() -> None:
+    # one sentence pair: its activations fit stc_2x4_like's buffers, so residency has something to keep
+    one = ("simulate", "wmt_transformer_1x8", "--hw", "stc_2x4_like")
+    auto = json.loads(run(*one, "--json").stdout)["totals"]
+    none = json.loads(run(*one, "--residency", "none", "--json").stdout)["totals"]
+    assert auto["dram_bytes"] < none["dram_bytes"] and auto["cycles"] <= none["cycles"]
+    assert_one_line_error(run("simulate", "--residency", "maybe"), "residency")

@@ -13,7 +13,7 @@ from nmsim.engine.energy import scale_factor
 from nmsim.errors import NmsimInputError
 from nmsim.io.atomic import write_text_atomic
 from nmsim.io.loaders import trace_to_json
-from nmsim.io.registry import data_dir, default_trace_path, shipped_hardware
+from nmsim.io.registry import DEFAULT_HARDWARE, data_dir, default_trace_path, shipped_hardware
 from nmsim.workloads.zoo import WMT_TRANSFORMER, build
 
 
@@ -77,8 +77,18 @@ def test_overrides_are_applied_and_cited() -> None:
     )
     assert (hw.array.rows, hw.array.dataflow) == (32, "os")
     assert [str(m) for m in hw.sparse.mode_set] == ["2:4"]
-    assert hw.memory.ifmap.size_kb == 64
+    assert hw.memory.levels[hw.memory.level_of("activations")].capacity_bytes == 64 * 1024  # 1.x path, KiB
     assert hw.array.sources["rows"] == "user override"
+    # 2.0 paths: a level by name, by an operand it holds, or @dram
+    hw2 = nmsim.load_hardware(
+        "tpu_like_dense",
+        **{"memory.levels.@weights.capacity_bytes": 4096, "memory.levels.@dram.bandwidth_gbps": 17},
+    )
+    assert hw2.memory.levels[hw2.memory.level_of("weights")].capacity_bytes == 4096
+    assert hw2.memory.dram_bandwidth_gbps == 17
+    assert hw2.memory.dram.sources["bandwidth_gbps"] == "user override"
+    with pytest.raises(NmsimInputError, match="@dram"):
+        nmsim.load_hardware("tpu_like_dense", **{"memory.levels.@psums.capacity_bytes": 1})
     with pytest.raises(NmsimInputError):
         nmsim.load_hardware("tpu_like_dense", **{"array.colour": 3})
 
@@ -91,11 +101,26 @@ def test_default_trace_is_the_builders_output() -> None:
     assert len(ff) == 2 * (WMT_TRANSFORMER.enc_layers + WMT_TRANSFORMER.dec_layers) == 24
     assert {layer.pattern for layer in ff} == {"1:8"}
     assert {layer.pattern for layer in t.layers if layer.role != "ff"} == {"dense"}
-    # 6 encoder blocks (4 projections + FF) and 6 decoder blocks (8 projections + FF) at 256 tokens
+    # 6 encoder blocks (4 projections + FF) and 6 decoder blocks (8 projections + FF); 12 sentence pairs of
+    # 256 tokens: linear layers see 12 x 256 = 3072 tokens, attention repeats per head and per sentence
     enc1 = next(layer for layer in t.layers if layer.name == "enc0.ff1")
-    assert (enc1.m, enc1.k, enc1.n) == (256, 1024, 4096)
+    assert (enc1.m, enc1.k, enc1.n) == (12 * 256, 1024, 4096)
     scores = next(layer for layer in t.layers if layer.name == "dec0.cross.scores")
-    assert (scores.m, scores.k, scores.n, scores.repeat) == (256, 64, 256, 16)
+    assert (scores.m, scores.k, scores.n, scores.repeat) == (256, 64, 256, 16 * 12)
+
+
+def test_default_machine_runs_the_default_traces_sparse_layers_sparse() -> None:
+    # README "Defaults": the quick start must show sparsity. On the default GPU every 1:8 FF layer runs in
+    # 2:4 (none falls back to dense), each faster than the same layer with dense weights, and none
+    # faster than the hardware's 2x peak ratio [H100-WP].
+    hw = nmsim.load_hardware(DEFAULT_HARDWARE)
+    t = nmsim.load_trace(default_trace_path())
+    ff = [x for x in t.layers if x.role == "ff"]
+    for layer in ff:
+        sparse = nmsim.simulate_gemm(layer.m, layer.n, layer.k, hw, sparsity=layer.pattern)
+        dense = nmsim.simulate_gemm(layer.m, layer.n, layer.k, hw)
+        assert not sparse.fell_back and sparse.hw_mode == "2:4", layer.name
+        assert 1.0 < dense.latency_s / sparse.latency_s <= 2.0, layer.name
 
 
 def test_atomic_write_keeps_the_old_file_on_failure(tmp_path: Path) -> None:
@@ -127,8 +152,8 @@ def test_report_dataframe_matches_layers() -> None:
 
 def test_unquoted_nm_in_yaml_is_a_pattern_not_base_60(tmp_path: Path) -> None:
     # YAML 1.1 reads 2:4 as 2*60+4 = 124; nmsim's loader keeps it the string '2:4'
-    text = shipped_hardware()["stc_2x4_like"].read_text().replace('modes: ["2:4"]', "modes: [2:4]")
-    assert "modes: [2:4]" in text
+    text = shipped_hardware()["stc_2x4_like"].read_text().replace("- '2:4'", "- 2:4")
+    assert "- 2:4" in text
     p = tmp_path / "unquoted.yaml"
     p.write_text(text)
     assert [str(m) for m in nmsim.load_hardware(p).sparse.mode_set] == ["2:4"]

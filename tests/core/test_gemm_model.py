@@ -53,13 +53,14 @@ def test_memory_bound_gemm_takes_bytes_over_bandwidth() -> None:
 def test_blocking_when_no_operand_fits() -> None:
     """1 KiB buffers (512 B usable), int8: A = 64x32 = 2048 B and W = 32x64 = 2048 B fit neither.
 
-    Output blocks Mb x Nb keep 4-byte partial sums on chip: Mb*Nb*4 <= 512, so Mb*Nb <= 128. DRAM bytes
-    = A*ceil(64/Nb) + W*ceil(64/Mb) = 2048*(64/Nb + 64/Mb), least at Mb*Nb = 128 with Mb, Nb in {8, 16}:
-    2048*(8 + 4) = 24576 B, activations read 4 times and weights 8 (the first optimum in search order).
+    Output-stationary blocks (order 0) keep Mb x Nb 4-byte partial sums: Mb*Nb <= 128, DRAM bytes
+    2048*(64/Nb + 64/Mb) >= 2048*12 = 24576. A weight block of all 32 rows x Nb columns (order 1) fits
+    for Nb <= 512/32 = 16: W is read once and A once per block, 2048*64/16 + 2048 = 10240 B; an
+    activation block Mb x 32 (order 2) gives the same by symmetry but comes later in the search order.
     """
     r = nmsim.simulate_gemm(64, 64, 32, tiny_hw(buffers_kb=1.0))
-    assert r.dram_ifmap_bytes + r.dram_filter_bytes == 2048 * 12
-    assert (r.dram_ifmap_bytes, r.dram_filter_bytes) == (2048 * 4, 2048 * 8)
+    assert (r.dram_ifmap_bytes, r.dram_filter_bytes) == (2048 * 4, 2048)
+    assert r.mapping["loop_order"].startswith("weight-block") and r.mapping["tile_n"] == 16
     assert r.dram_ofmap_bytes == 64 * 64
 
 
@@ -164,12 +165,11 @@ def test_batch_kernel_equals_single_kernel_exactly(shipped: dict) -> None:
     gemms[:, 5] = rng.integers(1, 5, size=count)
     gemms[:, 6] = rng.integers(0, 2, size=count)
     gemms[:, 7] = rng.integers(0, 2, size=count)
+    gemms[:, 8] = rng.integers(0, 3, size=count)  # objective
     index = rng.integers(0, len(table), size=count)
     batch = evaluate_rows(table, index, gemms)
     for i in range(count):
-        g = gemms[i]
-        one = evaluate_gemm(table[index[i]], *(int(x) for x in g[:6]), bool(g[6]), bool(g[7]))
-        assert np.array_equal(batch[i], one)
+        assert np.array_equal(batch[i], evaluate_gemm(table[index[i]], gemms[i]))
 
 
 def test_dbb_tile_adaptive_load_imbalance() -> None:
@@ -194,3 +194,23 @@ def test_dbb_tile_adaptive_load_imbalance() -> None:
     r_big = nmsim.simulate(nmsim.Trace(name="t", layers=[layer]), big).layers[0]
     expected = 1 * 0.75**8 + 4 * (1 - 0.75**8)
     assert r_big.k_compacted == math.ceil(64 * expected / 8)
+
+
+def test_one_field_table_drives_results_reports_and_sweeps() -> None:
+    """GemmResult, Totals, the CSV columns and the sweep's metric columns all follow nmsim.sim.fields."""
+    from dataclasses import fields as dc_fields
+
+    from nmsim.explore.batch import METRIC_COLUMNS
+    from nmsim.sim.fields import ENERGY_COLUMNS, LAYER_FIELDS, TOTAL_FIELDS
+    from nmsim.sim.gemm import GemmResult
+    from nmsim.sim.report import Totals
+
+    result_names = {f.name for f in dc_fields(GemmResult)}
+    assert {f.name for f in LAYER_FIELDS} <= result_names
+    assert [f.name for f in dc_fields(Totals)] == [*TOTAL_FIELDS, "energy_breakdown_pj"]
+    assert (*TOTAL_FIELDS, *ENERGY_COLUMNS) == METRIC_COLUMNS
+    hw = tiny_hw(modes=["2:4"])
+    layers = [nmsim.simulate_gemm(40, 24, 64, hw, sparsity=sp) for sp in (None, "2:4")]
+    tot = nmsim.sim.report.totals_of(layers)
+    assert tot.pe_utilization == sum(r.issued_macs for r in layers) / sum(r.peak_mac_slots for r in layers)
+    assert tot.energy_pj == sum(tot.energy_breakdown_pj.values())

@@ -16,6 +16,7 @@ from onnx import TensorProto, helper, numpy_helper  # noqa: E402
 
 from nmsim.errors import NmsimInputError  # noqa: E402
 from nmsim.importers.onnx import classify_role, detect_pattern, import_onnx  # noqa: E402
+from nmsim.sparsity import DENSE, NM, Unstructured  # noqa: E402
 from tests.conftest import REPO  # noqa: E402
 
 RNG = np.random.default_rng(7)
@@ -41,14 +42,14 @@ def save(nodes: list, inputs: list, inits: list, tmp: Path, name: str = "m.onnx"
 
 
 def test_detect_pattern_reads_n_m_from_the_zeros() -> None:
-    assert detect_pattern(nm_weights(64, 8, 2, 4).T).pattern == "2:4"
+    assert detect_pattern(nm_weights(64, 8, 2, 4).T).pattern == NM(2, 4)
     p = detect_pattern(nm_weights(64, 8, 1, 8).T)
-    assert (p.pattern, p.density, p.mask_stats.block, p.mask_stats.histogram[1]) == ("1:8", 0.125, 8, 64)  # type: ignore[union-attr]
-    assert detect_pattern(np.ones((3, 16))).pattern == "dense"
+    assert (p.pattern, p.density, p.mask_stats.block, p.mask_stats.histogram[1]) == (NM(1, 8), 0.125, 8, 64)  # type: ignore[union-attr]
+    assert detect_pattern(np.ones((3, 16))).pattern == DENSE
     loose = np.ones((4, 16))
     loose[0, 0] = 0  # one zero: no block loses a whole element everywhere
     q = detect_pattern(loose)
-    assert q.pattern == "unstructured" and q.density == pytest.approx(63 / 64)
+    assert q.pattern == Unstructured(q.density) and q.density == pytest.approx(63 / 64)
     assert classify_role("encoder.layer.0.attention.self.query") == "q"
     assert classify_role("encoder.layer.0.attention.output.dense") == "out"
     assert classify_role("encoder.layer.0.output.dense") == "ff"
@@ -62,7 +63,7 @@ def test_gemm_matmul_attention_and_conv(tmp_path: Path) -> None:
     w_conv = np.transpose(
         nm_weights(8, 16 * 9, 1, 4).reshape(8, 16, 3, 3), (1, 0, 2, 3)
     ).copy()  # [O, I, 3, 3]
-    w_dense = RNG.standard_normal((64, 64)).astype(np.float32) + 5
+    w_dense = RNG.standard_normal((32, 64)).astype(np.float32) + 5  # h is [.., 32]: a valid MatMul
     nodes = [
         helper.make_node("Gemm", ["x", "mlp.fc1.weight"], ["g"], transB=1, name="/mlp/fc1/Gemm"),
         helper.make_node("MatMul", ["s", "onnx::MatMul_9"], ["h"], name="/ffn/MatMul"),

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from nmsim.cost.compare import recipe_rows
-from nmsim.cost.plot import render_png
 from nmsim.io.loaders import save_trace
+from nmsim.plots.recipes import render_png
 from nmsim.sim.simulate import simulate
 from nmsim.workloads import zoo
 from tests.conftest import REPO, tiny_hw
@@ -51,6 +51,33 @@ def test_rows_group_seeds_and_order_by_target() -> None:
     assert set(shares) == {"dense", "structure", "finetune", "mask"} and sum(
         shares.values()
     ) == pytest.approx(1)
+
+
+def test_variants_and_published_rows_are_never_averaged_as_seeds() -> None:
+    """Same recipe, target and schedule: seeds share a row, a variant or a published figure does not."""
+    base = [two_layer("sdgf", 0.70, 1), two_layer("sdgf", 0.72, 2)]
+    variant = two_layer("sdgf", 0.90, 3)
+    assert variant.metrics is not None
+    variant = variant.model_copy(
+        update={"metrics": variant.metrics.model_copy(update={"variant": "decay-0.5"})}
+    )
+    published = two_layer("sdgf", 0.50, 4)
+    assert published.metrics is not None
+    published = published.model_copy(
+        update={"metrics": published.metrics.model_copy(update={"source": "published"})}
+    )
+    rows = recipe_rows([*base, variant, published], HW)
+    got = sorted((r.label, len(r.traces), round(r.accuracy or 0, 4)) for r in rows)
+    assert got == [
+        ("sdgf 1:8", 2, 0.71),
+        ("sdgf 1:8 (published)", 1, 0.5),
+        ("sdgf 1:8 [decay-0.5]", 1, 0.9),
+    ]
+
+
+def test_gmp_target_names_its_density() -> None:
+    (row,) = recipe_rows([two_layer("gmp", 0.9)], HW)
+    assert row.target == "12.5%"
 
 
 def test_inference_only_rows_take_nm_over_scope() -> None:

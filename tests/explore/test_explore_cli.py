@@ -129,6 +129,7 @@ def run_cli(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
     [
         (["sweep", "--nm", "5:4", "--out", "r.csv"], "n must be <= m"),
         (["sweep", "--param", "rows=0", "--out", "r.csv"], "array.rows"),
+        (["sweep", "--residency", "sometimes", "--out", "r.csv"], "residency"),
         (["frontier", "--x", "speed", "--out", "f.png"], "--x"),
     ],
 )

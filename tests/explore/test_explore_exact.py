@@ -19,9 +19,11 @@ from tests.explore.synthetic import toy_trace
 TOTALS = [c for c in METRIC_COLUMNS if not c.startswith("energy_") or c == "energy_pj"]
 
 
-def expected_row(trace: nmsim.Trace, nm: str, hw: nmsim.HardwareConfig, compat: str | None = None) -> dict:
+def expected_row(
+    trace: nmsim.Trace, nm: str, hw: nmsim.HardwareConfig, compat: str | None = None, residency: str = "auto"
+) -> dict:
     """The reference: nmsim.simulate on the trace with the pattern applied, totals as a flat dict."""
-    tot = nmsim.simulate(apply_nm(trace, nm), hw, compat).totals  # type: ignore[arg-type]
+    tot = nmsim.simulate(apply_nm(trace, nm), hw, compat, residency).totals  # type: ignore[arg-type]
     row = {c: getattr(tot, c) for c in TOTALS}
     row.update({f"energy_{k}_pj": v for k, v in tot.energy_breakdown_pj.items()})
     return row
@@ -34,7 +36,7 @@ def assert_rows_equal(table, plan, compat: str | None = None) -> None:
         t, nm = plan.variant(v)
         base, _ = plan.combo(h)
         hw = nmsim.load_hardware(plan.hw[base].name, **plan.overrides(h))
-        exp = expected_row(plan.traces[t].trace, nm, hw, compat)
+        exp = expected_row(plan.traces[t].trace, nm, hw, compat, plan.residency)
         for col, want in exp.items():
             assert rec[col] == want, (rec["point"], col, rec[col], want)
         checked += 1
@@ -53,6 +55,22 @@ def test_every_point_equals_simulate_on_the_same_config() -> None:
     assert_rows_equal(res.table, make_plan(spec))
     # repeated shapes and shared modes are evaluated once, yet every layer counts
     assert res.kernel_rows < res.layer_rows
+
+
+def test_residency_none_equals_simulate_and_costs_the_round_trip() -> None:
+    """``residency: none`` equals ``nmsim simulate --residency none`` point for point, and on a trace with
+    edges moves more DRAM bytes than ``auto`` (outputs go to DRAM and are read back)."""
+    base = {"traces": ["wmt_transformer_1x8"], "nm": ["dense", "2:4"], "hw": ["stc_2x4_like"]}
+    base["params"] = {"memory.levels.@activations.capacity_bytes": [1 << 20, 8 << 20]}
+    tables = {}
+    for policy in ("auto", "none"):
+        spec = make_spec(**base, residency=policy)
+        tables[policy] = run_sweep(spec, scheduler="inline").table
+        assert_rows_equal(tables[policy], make_plan(spec))
+    assert (tables["none"]["dram_bytes"] > tables["auto"]["dram_bytes"]).all()
+    assert (
+        make_plan(make_spec(**base)).fingerprint != make_plan(make_spec(**base, residency="none")).fingerprint
+    )
 
 
 def test_memory_sparse_and_dtype_parameters_and_compat_mode() -> None:

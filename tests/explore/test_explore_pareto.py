@@ -59,7 +59,8 @@ def test_trace_points_average_seeds_and_mark_the_frontier(traces: list[nmsim.Tra
     by = {p.label: p for p in pts}
     assert set(by) == {"dense", "mdgf-linear 2:4", "ste 2:4", "ste 1:8", "gmp 1:8"}
     mdgf = by["mdgf-linear 2:4"]
-    assert (mdgf.n, mdgf.y, mdgf.y_lo, mdgf.y_hi) == (2, (0.94 + 0.92) / 2, 0.92, 0.94)
+    # accuracy in %, seeds as mean ± sample std: 93 ± sqrt(((94-93)^2 + (92-93)^2) / 1)
+    assert (mdgf.n, mdgf.y, mdgf.y_std) == (2, pytest.approx(93.0), pytest.approx(math.sqrt(2.0)))
     # same model and pattern → same latency; sparser runs faster on a {1,2}:4 array
     assert by["ste 2:4"].x == mdgf.x == nmsim.simulate(traces[3], hw).totals.latency_s
     assert by["ste 1:8"].x == by["gmp 1:8"].x < mdgf.x < by["dense"].x
@@ -92,18 +93,20 @@ def test_sweep_points_keep_accuracy_only_for_the_trained_weights(traces: list[nm
     )
     table = run_sweep(spec, scheduler="inline").table
     acc = dict(
-        zip(zip(table["trace"], table["nm"], table["rows"], strict=True), table["accuracy"], strict=True)
+        zip(zip(table["trace"], table["nm"], table["rows"], strict=True), table["accuracy_pct"], strict=True)
     )
     ste24, ste18 = traces[3].name, traces[4].name
-    assert acc[(ste24, "2:4", 16)] == 0.90  # imposing the pattern it was trained to keeps its accuracy
+    assert acc[(ste24, "2:4", 16)] == pytest.approx(90.0)  # the pattern it was trained to keeps its accuracy
     assert math.isnan(acc[(ste18, "2:4", 16)])  # a 1:8-trained model run as 2:4 was never measured
-    assert acc[(ste18, "recorded", 32)] == 0.85
+    assert acc[(ste18, "recorded", 32)] == pytest.approx(85.0)
+    assert set(table["metric_variant"]) == {""} and set(table["metric_source"]) == {"measured"}
+    assert set(table["target_density"]) == {0.5, 0.125}
     pts = sweep_points(table, "latency", "accuracy")
     assert len(pts) == 6  # (ste 2:4 recorded, as 2:4, ste 1:8 recorded) × rows 16, 32
     assert all("rows=" in p.label for p in pts)
     with pytest.raises(NmsimInputError, match="--y"):
         sweep_points(table, "latency", "bleu")
-    no_acc = table.assign(accuracy=float("nan"))
+    no_acc = table.assign(accuracy_pct=float("nan"))
     with pytest.raises(NmsimInputError, match="no point"):
         sweep_points(no_acc, "latency", "accuracy")
     lat_energy = sweep_points(table, "latency", "energy_pj")

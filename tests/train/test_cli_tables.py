@@ -20,7 +20,7 @@ def test_recipes_prints_whole_cells_and_the_gmp_density(tmp_path):
     out = subprocess.run([sys.executable, "-m", "nmsim", "recipes", str(tmp_path), "--phases"],
                          capture_output=True, text=True, env=env, check=True).stdout  # fmt: skip
     assert "…" not in out  # no cell cut short, though the terminal says 40 columns and stdout is a pipe
-    assert "unstruct. 6.25%" in out  # GMP at 1:16's matched density
+    assert "6.25%" in out  # GMP at 1:16's matched density
     assert "sdgf-geometric" in out and "train\nenergy" not in out
     widest = max(len(line) for line in out.splitlines() if line.startswith("│"))
     assert widest > 120

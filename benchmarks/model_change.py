@@ -1,0 +1,209 @@
+"""What the memory-hierarchy/mapper change did to the figures that decide what N:M is worth.
+
+For two checkouts of nmsim (``--before``: a git ref, checked out into a temporary worktree;
+``--after``: this checkout) it measures, on every shipped hardware config:
+
+- the 2:4 and 1:4 speedups (dense cycles / sparse cycles) and the dense/2:4 energy ratio of the
+  BERT-base and BERT-large FF layers (M = 128 and 512 tokens; FF1 K = d, N = 4d; FF2 K = 4d, N = d);
+- the training energy of every recipe of ``nmsim recipes traces/translation`` relative to the dense
+  recipe (min–max over the sparse recipes).
+
+Each checkout runs in its own interpreter (``PYTHONPATH`` = the checkout), through the public API
+both versions share. Writes ``benchmarks/results/model_change.md`` (and ``.json``).
+
+    python benchmarks/model_change.py --before 29b2f8a
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+BERT = {"bert-base": 768, "bert-large": 1024}
+TOKENS = (128, 512)
+
+
+def ff_layers() -> list[tuple[str, int, int, int]]:
+    """(name, m, n, k) of the BERT FF GEMMs measured."""
+    out = []
+    for model, d in BERT.items():
+        for t in TOKENS:
+            out.append((f"{model}.ff1.T{t}", t, 4 * d, d))
+            out.append((f"{model}.ff2.T{t}", t, d, 4 * d))
+    return out
+
+
+def measure() -> dict:
+    """Run inside one checkout: the figures of every shipped config (JSON-able)."""
+    import nmsim
+    from nmsim.io.registry import shipped_hardware
+
+    names = sorted(shipped_hardware())
+    gemm: dict[str, dict] = {}
+    for hw_name in names:
+        hw = nmsim.load_hardware(hw_name)
+        rows = {}
+        for name, m, n, k in ff_layers():
+            dense = nmsim.simulate_gemm(m, n, k, hw)
+            r24 = nmsim.simulate_gemm(m, n, k, hw, sparsity="2:4")
+            r14 = nmsim.simulate_gemm(m, n, k, hw, sparsity="1:4")
+            rows[name] = {
+                "speedup_2_4": dense.cycles / r24.cycles,
+                "speedup_1_4": dense.cycles / r14.cycles,
+                "energy_ratio_2_4": dense.energy_pj / r24.energy_pj,
+                "dram_share_dense": dense.energy_breakdown_pj["dram"] / dense.energy_pj,
+            }
+        gemm[hw_name] = rows
+    in_model: dict[str, dict[str, float]] = {}
+    trace = nmsim.load_trace(REPO / "traces" / "zoo" / "bert_large.json")
+
+    def ff_as(nm: str) -> object:
+        layers = [la.model_copy(update={"pattern": nm}) if la.role == "ff" else la for la in trace.layers]
+        return trace.model_copy(update={"layers": layers})
+
+    for hw_name in names:
+        hw = nmsim.load_hardware(hw_name)
+        ff = {}
+        for nm in ("dense", "2:4", "1:4"):
+            rep = nmsim.simulate(ff_as(nm), hw)  # the default: residency auto where the version has it
+            ls = [r for r, la in zip(rep.layers, trace.layers, strict=True) if la.role == "ff"]
+            ff[nm] = (sum(r.cycles for r in ls), sum(r.energy_pj for r in ls))
+        in_model[hw_name] = {
+            "speedup_2_4": ff["dense"][0] / ff["2:4"][0],
+            "speedup_1_4": ff["dense"][0] / ff["1:4"][0],
+            "energy_ratio_2_4": ff["dense"][1] / ff["2:4"][1],
+        }
+    args = [sys.executable, "-m", "nmsim", "recipes", str(REPO / "traces" / "translation"), "--json"]
+    for hw_name in names:
+        args += ["--hw", hw_name]
+    res = subprocess.run(args, capture_output=True, text=True, check=True, env=os.environ.copy())
+    recipes: dict[str, dict[str, float]] = {}
+    for block in json.loads(res.stdout):
+        energy = {
+            f"{r['recipe']} {r['target']}": r["training"]["total"]["energy_pj"]
+            for r in block["rows"]
+            if r.get("training")
+        }
+        dense = next(v for key, v in energy.items() if key.startswith("dense"))
+        recipes[block["hardware"]] = {
+            key: v / dense for key, v in energy.items() if not key.startswith("dense")
+        }
+    return {"gemm": gemm, "in_model": in_model, "recipes": recipes}
+
+
+def run_in(checkout: Path) -> dict:
+    env = {**os.environ, "PYTHONPATH": str(checkout)}
+    res = subprocess.run(
+        [sys.executable, str(Path(__file__).resolve()), "--measure"],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=checkout,
+        check=False,
+    )
+    if res.returncode != 0:
+        raise SystemExit(f"measuring {checkout} failed:\n{res.stderr[-3000:]}")
+    return json.loads(res.stdout)
+
+
+def _span(values: list[float]) -> str:
+    lo, hi = min(values), max(values)
+    return f"{lo:.2f}" if abs(hi - lo) < 5e-3 else f"{lo:.2f}–{hi:.2f}"
+
+
+def report(before: dict, after: dict, ref: str) -> str:
+    lines = [
+        "# Model change: memory hierarchy, mapper, fallback (issue 11)",
+        "",
+        f"Before: `{ref}`; after: this checkout. Generated by `benchmarks/model_change.py`.",
+        "",
+        "## BERT FF layers (BERT-base and -large, 128 and 512 tokens; min–max over the 8 GEMMs)",
+        "",
+        "| config | 2:4 speedup before | after | 1:4 speedup before | after | dense/2:4 energy before | after |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for hw in sorted(after["gemm"]):
+        b, a = before["gemm"].get(hw, {}), after["gemm"][hw]
+
+        def col(d: dict, key: str) -> str:
+            return _span([r[key] for r in d.values()]) if d else "–"
+
+        lines.append(
+            f"| {hw} | {col(b, 'speedup_2_4')} | {col(a, 'speedup_2_4')} | {col(b, 'speedup_1_4')} | "
+            f"{col(a, 'speedup_1_4')} | {col(b, 'energy_ratio_2_4')} | {col(a, 'energy_ratio_2_4')} |"
+        )
+    lines += [
+        "",
+        "## The same FF layers inside the model: `nmsim simulate` on `traces/zoo/bert_large.json` (512 tokens),",
+        "FF layers set to each pattern, sums over the 48 FF layers (after: `--residency auto`, the default)",
+        "",
+        "| config | 2:4 speedup before | after | 1:4 speedup before | after | dense/2:4 energy before | after |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for hw in sorted(after["in_model"]):
+        b, a = before.get("in_model", {}).get(hw), after["in_model"][hw]
+
+        def one(d: dict | None, key: str) -> str:
+            return f"{d[key]:.2f}" if d else "–"
+
+        lines.append(
+            f"| {hw} | {one(b, 'speedup_2_4')} | {one(a, 'speedup_2_4')} | {one(b, 'speedup_1_4')} | "
+            f"{one(a, 'speedup_1_4')} | {one(b, 'energy_ratio_2_4')} | {one(a, 'energy_ratio_2_4')} |"
+        )
+    lines += [
+        "",
+        "## Training energy relative to dense, `nmsim recipes traces/translation` (min–max over recipes)",
+        "",
+        "| config | before | after |",
+        "|---|---|---|",
+    ]
+    for hw in sorted(after["recipes"]):
+        b = list(before["recipes"].get(hw, {}).values())
+        a = list(after["recipes"][hw].values())
+        lines.append(f"| {hw} | {_span(b) if b else '–'} | {_span(a)} |")
+    med = {
+        hw: statistics.median(r["dram_share_dense"] for r in rows.values())
+        for hw, rows in after["gemm"].items()
+    }
+    lines += ["", "DRAM share of dense FF-layer energy after (median): "
+              + ", ".join(f"{hw} {v:.0%}" for hw, v in sorted(med.items())), ""]  # fmt: skip
+    return "\n".join(lines)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--measure", action="store_true", help="(internal) measure this checkout, print JSON")
+    ap.add_argument("--before", default="29b2f8a", help="git ref of the 'before' model")
+    ap.add_argument("--out", type=Path, default=REPO / "benchmarks" / "results" / "model_change.md")
+    args = ap.parse_args()
+    if args.measure:
+        print(json.dumps(measure()))
+        return
+    from nmsim.io.atomic import write_text_atomic
+
+    with tempfile.TemporaryDirectory() as tmp:
+        base = Path(tmp) / "before"
+        subprocess.run(["git", "-C", str(REPO), "worktree", "add", "--detach", str(base), args.before],
+                       check=True, capture_output=True)  # fmt: skip
+        try:
+            before = run_in(base)
+        finally:
+            subprocess.run(["git", "-C", str(REPO), "worktree", "remove", "--force", str(base)], check=False)
+    after = run_in(REPO)
+    text = report(before, after, args.before)
+    write_text_atomic(args.out, text + "\n")
+    write_text_atomic(
+        args.out.with_suffix(".json"), json.dumps({"before": before, "after": after}, indent=1) + "\n"
+    )
+    print(text)
+
+
+if __name__ == "__main__":
+    main()
