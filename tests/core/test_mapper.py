@@ -136,11 +136,14 @@ def test_cycles_non_decreasing_in_each_dim(cfg: str, m: int, n: int, k: int, axi
 @given(configs, dims, dims, dims, st.sampled_from(["2:4", "1:4"]))
 def test_sparse_never_slower_than_dense(cfg: str, m: int, n: int, k: int, sp: str) -> None:
     """fallback auto: never slower at all; fallback never, on a datapath with no sparse overheads
-    (no mux stage, equal efficiency): never slower because of the mapping."""
+    (no mux stage, equal efficiency): never slower because of the mapping wherever the pattern
+    drops weights (where it drops none, e.g. 2:4 at K = 2, forced sparse still pays its metadata)."""
     hw = CONFIGS[cfg]
     dense = nmsim.simulate_gemm(m, n, k, hw)
     assert nmsim.simulate_gemm(m, n, k, hw, sparsity=sp).cycles <= dense.cycles
-    assert nmsim.simulate_gemm(m, n, k, hw, sparsity=sp, fallback="never").cycles <= dense.cycles
+    forced = nmsim.simulate_gemm(m, n, k, hw, sparsity=sp, fallback="never")
+    if forced.k_compacted < k:
+        assert forced.cycles <= dense.cycles
 
 
 @PROPS
