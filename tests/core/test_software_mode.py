@@ -13,6 +13,7 @@ from nmsim.errors import NmsimInputError
 from nmsim.published.kernel_check import ZOO, _fp32, end_to_end_speedups, ff_pruned, fp32_on_cuda_cores
 from nmsim.sim.gemm import simulate_gemm
 from nmsim.sim.simulate import simulate
+from tests.conftest import REPO
 from tests.core.test_cli import assert_one_line_error, run
 
 A100 = "nvidia_a100_sxm"
@@ -122,3 +123,18 @@ def test_cli() -> None:
     assert_one_line_error(
         run("simulate", "--hw", "vegeta_like", "--sparse-kernel", "software"), "hardware", "software_sparse"
     )
+
+
+def test_frontier_points_in_software_mode(a100) -> None:
+    """frontier's x in software mode is simulate's in that mode; the dense cell stays on the tensor cores."""
+    from nmsim.explore.frontier import trace_points
+
+    folder = REPO / "traces" / "published" / "pgf_vit_b16"
+    traces = [nmsim.load_trace(folder / f) for f in ("dense.json", "mdgf-exp_1x8.json")]
+    points = {p.target: p for p in trace_points(traces, [a100], "latency", sparse_kernel="software")}
+    assert {p.group for p in points.values()} == {f"{A100} (software sparse kernel)"}
+    assert points["dense"].x == simulate(traces[0], a100).totals.latency_s
+    sw = simulate(traces[1], a100, sparse_kernel="software").totals.latency_s
+    assert points["1:8"].x == sw != simulate(traces[1], a100).totals.latency_s
+    with pytest.raises(NmsimInputError, match="sparse-kernel"):
+        trace_points(traces, [a100], "training-energy", sparse_kernel="software")
