@@ -7,6 +7,7 @@ from pathlib import Path
 import typer
 
 from nmsim.cli.common import check_outputs, console
+from nmsim.cli.gemm import SPARSE_KERNEL_OPTION
 from nmsim.explore.checkpoint import read_results
 from nmsim.explore.frontier import points_table, sweep_points, trace_points, x_axis
 from nmsim.explore.plan import resolve_traces
@@ -43,6 +44,7 @@ def frontier(
         None, "--csv", help="also write the points (and which are on the frontier)"
     ),
     title: str | None = typer.Option(None, "--title", help="plot title"),
+    sparse_kernel: str | None = SPARSE_KERNEL_OPTION,
 ) -> None:
     """One point per cell (recipe, N:M target and density, variant, source; seeds as mean ± std) on each config; the Pareto frontier drawn and labelled."""
     from nmsim.cli import fail
@@ -54,6 +56,8 @@ def frontier(
     if sweep is not None:
         if traces:
             fail("TRACE…/--sweep: give traces or a sweep's results, not both")
+        if sparse_kernel not in (None, "tensor-core"):
+            fail("--sparse-kernel: applies to traces, not to a sweep's results")
         points = sweep_points(read_results(sweep), x, y, group)
     else:
         items = list(traces or []) or default_traces()
@@ -61,7 +65,7 @@ def frontier(
             fail("traces: none given and no shipped trained traces (traces/translation/*.json) found")
         loaded = [t.trace for t in resolve_traces(items)]
         configs = [load_hardware(name) for name in split_list(hw) or [DEFAULT_HARDWARE]]
-        points = trace_points(loaded, configs, x, y)
+        points = trace_points(loaded, configs, x, y, sparse_kernel)
     with transaction():  # the plot and the CSV: both or neither
         plot_frontier(points, out, x, y, title)
         if csv is not None:

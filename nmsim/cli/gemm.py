@@ -10,6 +10,14 @@ from nmsim.cli.clock_options import CLOCK_STATE_OPTION, LIBRARY_OPTION, clocked
 from nmsim.cli.common import HW_OPTION, console, fmt_energy, fmt_si, fmt_time, kv_table, resolve_hw
 from nmsim.schemas.hardware import HardwareConfig
 from nmsim.sim.gemm import GemmResult, simulate_gemm
+from nmsim.sim.software_mode import SOFTWARE
+
+SPARSE_KERNEL_OPTION = typer.Option(
+    None,
+    "--sparse-kernel",
+    help="tensor-core (default) | software: N:M weights through the config's software sparse kernel "
+    "(CSR SpMM on the CUDA cores, gpu.software_sparse)",
+)
 
 
 def gemm(
@@ -27,6 +35,7 @@ def gemm(
         None, "--objective", help="mapper objective: latency | energy | edp (default: the config's)"
     ),
     fallback: str | None = typer.Option(None, "--fallback", help="auto | never (default: the config's)"),
+    sparse_kernel: str | None = SPARSE_KERNEL_OPTION,
     explain: bool = typer.Option(
         False, "--explain", help="show the mapping: tiles, loop order, bytes per level"
     ),
@@ -39,6 +48,7 @@ def gemm(
     config, state, state_text = clocked(base, clock_state, library)
     r = simulate_gemm(
         m, n, k, config, sparsity=sparsity, compat=compat, dtype=dtype, objective=objective, fallback=fallback,  # type: ignore[arg-type]
+        sparse_kernel=sparse_kernel,
     )  # fmt: skip
     if as_json:
         d = r.to_dict()
@@ -65,7 +75,31 @@ def gemm(
     rows_out += [(f"  {k}", fmt_energy(v)) for k, v in r.energy_breakdown_pj.items() if v > 0]
     console().print(kv_table("nmsim gemm", rows_out))
     if explain:
-        console().print(kv_table("mapping", explain_rows(r, config, objective or config.mapper.objective)))
+        rows_x = (
+            software_rows(r)
+            if r.hw_mode.startswith(SOFTWARE + ":")
+            else explain_rows(r, config, objective or config.mapper.objective)
+        )
+        console().print(kv_table("mapping", rows_x))
+
+
+def software_rows(r: GemmResult) -> list[tuple[str, str]]:
+    """--explain for a GEMM in the software sparse-kernel mode: the kernel and its time parts."""
+    mp = r.mapping
+    rows = [
+        ("mode", f"{r.hw_mode}: {mp['kernel']}, not the tensor cores"),
+        (
+            "kernel",
+            f"{fmt_time(mp['overhead_s'])} launch + max(compute {fmt_time(mp['compute_s'])}, DRAM {fmt_time(mp['memory_s'])})",
+        ),
+        ("CUDA-core utilization", f"{r.pe_utilization:.1%} of the dtype's peak"),
+    ]
+    for level, b in mp["bytes_per_level"].items():
+        rows.append(
+            (f"  {level}", f"read {fmt_si(b['read_bytes'], 'B')}, write {fmt_si(b['write_bytes'], 'B')}")
+        )
+    rows.append(("bound", r.bound))
+    return rows
 
 
 DENSE_SCHEDULE = "the dense layer's (n/m of each fold's rows hold weights)"

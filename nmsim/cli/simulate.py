@@ -25,6 +25,7 @@ from nmsim.cli.common import (
     resolve_hw,
     trace_files,
 )
+from nmsim.cli.gemm import SPARSE_KERNEL_OPTION
 from nmsim.io.loaders import load_trace
 from nmsim.sim.report import Report, Totals
 from nmsim.sim.simulate import simulate as run_simulation
@@ -87,7 +88,9 @@ def _totals(report: Report, state_text: str) -> Table:
 LEGEND = (
     "[dim]×: identical copies of the layer (repeat, e.g. heads), counted in its cycles, latency and "
     "energy; weights: the layer's pattern; mode: the hardware mode it runs in; stall: share of the "
-    "layer's cycles spent waiting for DRAM (docs/model.md)[/dim]"
+    "layer's cycles spent waiting for DRAM; software:n:m: the layer ran through the config's software "
+    "sparse kernel on the CUDA cores (--sparse-kernel software), its cycles at the array clock "
+    "(docs/model.md)[/dim]"
 )
 
 
@@ -149,6 +152,7 @@ def simulate(
     objective: str | None = typer.Option(
         None, "--objective", help="mapper objective: latency | energy | edp (default: the config's)"
     ),
+    sparse_kernel: str | None = SPARSE_KERNEL_OPTION,
     as_json: bool = typer.Option(False, "--json", help="JSON report"),
     as_csv: bool = typer.Option(False, "--csv", help="per-layer CSV (several traces: one totals row each)"),
     out: Path | None = typer.Option(None, "--out", help="write the report to this file (atomic)"),
@@ -162,7 +166,7 @@ def simulate(
     files = trace_files(trace)
     config, state, state_text = clocked(resolve_hw(hw), clock_state, library)
     reports = [
-        run_simulation(load_trace(f), config, compat, residency, objective)  # type: ignore[arg-type]
+        run_simulation(load_trace(f), config, compat, residency, objective, sparse_kernel)  # type: ignore[arg-type]
         for f in files
     ]
     stamp = {"clock_state": state, "library": library}  # every JSON report names its clock state

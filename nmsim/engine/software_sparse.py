@@ -13,6 +13,16 @@ the engine models. This module is that execution mode. A weight of ``k × n`` at
 
 Time in seconds. Parameters per GPU config, with sources, in its ``gpu.software_sparse`` section
 (:mod:`nmsim.schemas.gpu`); none is fitted to [PGF]'s tables (docs/fidelity.md compares).
+
+Energy (pJ, :func:`software_energy_pj`), three parts and nothing else:
+
+- ``static``: the config's ``energy.static.watts`` × latency (as the engine charges it);
+- ``mac``: one MAC in the kernel's dtype per kept MAC (``m·nnz``): the config's ``energy.mac`` entry
+  for that dtype if it has one, else Horowitz's 45 nm fp32 MAC (3.7 pJ multiply + 0.9 pJ add,
+  ISSCC 2014, docs/references.md), scaled to the config's node as the engine scales logic energy.
+  An assumption: the CUDA cores' register-file and shared-memory traffic is not counted;
+- ``dram``: the DRAM bytes read (CSR weight, input) and written (output) × the config's DRAM read and
+  write energy per byte.
 """
 
 from __future__ import annotations
@@ -20,6 +30,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from nmsim.dtypes import bytes_per_element
+from nmsim.engine.energy import scale_factor
 from nmsim.errors import NmsimInputError
 from nmsim.schemas.gpu import SoftwareSparseKernel
 from nmsim.schemas.hardware import HardwareConfig
@@ -37,6 +48,13 @@ class SoftwareGemmCost:
     nnz: int
     flops: int
     dram_bytes: int
+    weight_bytes: int = 0  # CSR values, column indices and row pointers read from DRAM
+    input_bytes: int = 0  # the dense m×k activations read from DRAM
+    output_bytes: int = 0  # the dense m×n output written to DRAM
+
+
+FP32_MAC_PJ_45NM = 4.6
+FP32_MAC_SOURCE = "Horowitz ISSCC 2014 (45 nm): 32b FP mult 3.7 pJ + add 0.9 pJ (docs/references.md)"
 
 
 def software_kernel(hw: HardwareConfig) -> SoftwareSparseKernel:
@@ -65,7 +83,8 @@ def software_sparse_gemm(
     vb = bytes_per_element(kernel.dtype)
     flops = 2 * m * nnz
     weight_bytes = nnz * (vb + kernel.index_bytes) + (k + 1) * kernel.index_bytes
-    dram_bytes = weight_bytes + (m * k + m * n) * vb
+    input_bytes, output_bytes = m * k * vb, m * n * vb
+    dram_bytes = weight_bytes + input_bytes + output_bytes
     compute_s = flops / (kernel.efficiency * kernel.peak_tflops * 1e12)
     memory_s = dram_bytes / dram_bytes_per_s(hw)
     overhead_s = kernel.launch_overhead_us * 1e-6
@@ -78,4 +97,33 @@ def software_sparse_gemm(
         nnz=nnz * repeat,
         flops=flops * repeat,
         dram_bytes=dram_bytes * repeat,
+        weight_bytes=weight_bytes * repeat,
+        input_bytes=input_bytes * repeat,
+        output_bytes=output_bytes * repeat,
     )
+
+
+def mac_energy_pj(kernel: SoftwareSparseKernel, hw: HardwareConfig) -> float:
+    """Energy of one MAC in the kernel's dtype at ``hw``'s node (pJ; module docstring)."""
+    en = hw.energy
+    entry = en.mac.get(kernel.dtype)  # type: ignore[call-overload]
+    pj, node = (entry.pj, entry.node_nm) if entry is not None else (FP32_MAC_PJ_45NM, 45)
+    return pj * scale_factor("logic", node, en.node_nm, en.scaling)
+
+
+def software_energy_pj(
+    kernel: SoftwareSparseKernel, hw: HardwareConfig, cost: SoftwareGemmCost
+) -> dict[str, float]:
+    """Energy of ``cost`` by part (pJ): ``static``, ``mac`` and ``dram`` (module docstring)."""
+    en, dram = hw.energy, hw.memory.dram
+    rd = dram.per_byte(dram.read_energy) * scale_factor(
+        "dram", dram.read_energy.node_nm, en.node_nm, en.scaling
+    )
+    wr = dram.per_byte(dram.write_energy) * scale_factor(
+        "dram", dram.write_energy.node_nm, en.node_nm, en.scaling
+    )
+    return {
+        "static": en.static.watts * cost.latency_s * 1e12,
+        "mac": cost.flops // 2 * mac_energy_pj(kernel, hw),
+        "dram": (cost.weight_bytes + cost.input_bytes) * rd + cost.output_bytes * wr,
+    }

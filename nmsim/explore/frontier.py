@@ -91,11 +91,11 @@ def training_energy_fn() -> Callable[[Trace, HardwareConfig], float]:
     return lambda trace, hw: float(cost(trace, hw).total.energy_pj)
 
 
-def x_value(axis: Axis, trace: Trace, hw: HardwareConfig) -> float:
-    """``trace``'s x on ``hw`` in the axis' base unit (s, J, J·s)."""
+def x_value(axis: Axis, trace: Trace, hw: HardwareConfig, sparse_kernel: str | None = None) -> float:
+    """``trace``'s x on ``hw`` in the axis' base unit (s, J, J·s); ``sparse_kernel`` as :func:`simulate`."""
     if axis.key == "training-energy":
         return training_energy_fn()(trace, hw) * 1e-12
-    tot = simulate(trace, hw).totals
+    tot = simulate(trace, hw, sparse_kernel=sparse_kernel).totals
     if axis.key == "latency":
         return tot.latency_s
     if axis.key == "energy":
@@ -119,32 +119,45 @@ def point_label(recipe: str, target: str) -> str:
 
 
 def trace_points(
-    traces: Sequence[Trace], hws: Sequence[HardwareConfig], x: str = "latency", y: str = "accuracy"
+    traces: Sequence[Trace],
+    hws: Sequence[HardwareConfig],
+    x: str = "latency",
+    y: str = "accuracy",
+    sparse_kernel: str | None = None,
 ) -> list[FrontierPoint]:
     """One point per (hardware config, cell); traces without a ``y`` value are skipped.
+    ``sparse_kernel``: tensor-core (default) | software, for the inference axes (:func:`simulate`;
+    the points' hardware then reads '<config> (software sparse kernel)').
 
     Raises :class:`NmsimInputError` when no trace has a ``y`` value.
     """
     ax = x_axis(x)
+    if sparse_kernel not in (None, "tensor-core") and ax.key == "training-energy":
+        raise NmsimInputError(
+            "--sparse-kernel",
+            "tensor-core with --x training-energy (software: inference only)",
+            sparse_kernel,
+        )
     usable = [(t, y_value(y, t)) for t in traces]
     usable = [(t, v) for t, v in usable if v is not None]
     if not usable:
         raise NmsimInputError("traces", f"none records '{y}' (metrics.accuracy or metrics.extra)")
     if ax.key == "training-energy":
         training_energy_fn()  # a clear error before any work
+    software = sparse_kernel not in (None, "tensor-core")
     yv_of = {id(t): v for t, v in usable}
     cells = group_cells(t for t, _ in usable)
     points: list[FrontierPoint] = []
     for hw in hws:
         for key, members in cells.items():
             st = seed_stats([float(yv_of[id(t)]) for t in members])
-            xs = [x_value(ax, t, hw) for t in members]
+            xs = [x_value(ax, t, hw, sparse_kernel) for t in members]
             points.append(
                 FrontierPoint(
                     key.label,
                     key.recipe,
                     key.target,
-                    hw.name,
+                    hw.name + (" (software sparse kernel)" if software else ""),
                     float(np.mean(xs)),
                     st.mean,
                     st.std,

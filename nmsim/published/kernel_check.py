@@ -2,8 +2,9 @@
 
 Table 8: end-to-end ViT-L/16 inference speedup vs dense with FF-only N:M. Modelled as the engine's
 dense ViT-L (the zoo trace, one image, every layer fp32 on the CUDA cores: cupy's sparse ``dot`` has
-no fp16, so the paper's model is taken to run fp32) with each FF GEMM replaced by the software
-kernel (:mod:`nmsim.engine.software_sparse`). Table 19: the FFN kernel (FF1 and FF2 of one ViT-L
+no fp16, so the paper's model is taken to run fp32) against the same trace with its FF layers N:M in
+the ``software`` sparse-kernel mode (:mod:`nmsim.sim.software_mode`, ``simulate(...,
+sparse_kernel='software')``). Table 19: the FFN kernel (FF1 and FF2 of one ViT-L
 layer) speedup relative to 2:4, the mean of FF1's and FF2's, all through the software kernel.
 Nothing is fitted to the tables: the gaps are what the kernel model's sourced parameters give.
 """
@@ -13,7 +14,12 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from nmsim.engine.software_sparse import software_kernel, software_sparse_gemm
+from nmsim.engine.software_sparse import (
+    FP32_MAC_PJ_45NM,
+    FP32_MAC_SOURCE,
+    software_kernel,
+    software_sparse_gemm,
+)
 from nmsim.io.loaders import load_hardware, load_trace
 from nmsim.published.tables import PaperTables, SpeedupTable, load_tables
 from nmsim.schemas.gpu import SoftwareSparseKernel
@@ -26,8 +32,6 @@ FF_ROLE = "ff"
 # Which nmsim config stands for which of the paper's machines (GH200: the GH100 GPU with HBM3(e)).
 CONFIG_FOR = {"A100": "nvidia_a100_sxm", "GH200": "nvidia_h200_sxm"}
 MISS_ABOVE = 0.20
-FP32_MAC_PJ_45NM = 4.6
-FP32_MAC_SOURCE = "Horowitz ISSCC 2014 (45 nm): 32b FP mult 3.7 pJ + add 0.9 pJ (docs/references.md)"
 
 
 @dataclass(frozen=True)
@@ -81,26 +85,24 @@ def _ff_layers(trace: Trace) -> list[Layer]:
     return [x for x in trace.layers if x.role == FF_ROLE]
 
 
+def ff_pruned(trace: Trace, pattern: str) -> Trace:
+    """``trace`` with its FF layers' weights at ``pattern`` (the rest unchanged)."""
+    layers = [x.model_copy(update={"pattern": pattern}) if x.role == FF_ROLE else x for x in trace.layers]
+    return trace.model_copy(update={"layers": layers})
+
+
 def end_to_end_speedups(hw_name: str, patterns: list[str], trace: Trace) -> dict[str, float]:
-    """Modelled ViT inference speedup vs dense per pattern (FF layers through the software kernel)."""
+    """Modelled ViT inference speedup vs dense per pattern: the FF layers N:M in the software mode."""
     hw = load_hardware(hw_name)
-    kernel = software_kernel(hw)
-    hw = fp32_on_cuda_cores(hw, kernel)
-    report = simulate(_fp32(trace), hw)
-    dense_s = report.totals.latency_s
-    ff_names = {x.name for x in _ff_layers(trace)}
-    ff_dense_s = sum(r.latency_s for r in report.layers if r.name in ff_names)
-    out = {}
-    for pattern in patterns:
-        if pattern == "dense":
-            out[pattern] = 1.0
-            continue
-        ff_sw_s = sum(
-            software_sparse_gemm(kernel, hw, x.m, x.k, x.n, pattern, x.repeat).latency_s
-            for x in _ff_layers(trace)
-        )
-        out[pattern] = dense_s / (dense_s - ff_dense_s + ff_sw_s)
-    return out
+    hw = fp32_on_cuda_cores(hw, software_kernel(hw))
+    fp32 = _fp32(trace)
+    dense_s = simulate(fp32, hw).totals.latency_s
+    return {
+        p: 1.0
+        if p == "dense"
+        else dense_s / simulate(ff_pruned(fp32, p), hw, sparse_kernel="software").totals.latency_s
+        for p in patterns
+    }
 
 
 def ffn_kernel_speedups(

@@ -25,6 +25,7 @@ from nmsim.schemas.hardware import HardwareConfig
 from nmsim.schemas.trace import Layer
 from nmsim.sim.bounds import check_gemm, check_layers
 from nmsim.sim.modes import ModeChoice, choose_mode
+from nmsim.sim.software_mode import check_sparse_kernel, runs_in_software, software_result
 from nmsim.sparsity import NM, parse_pattern
 
 Compat = Literal["scalesim"] | None
@@ -252,6 +253,7 @@ def simulate_gemm(
     input_resident: bool = False,
     output_resident: bool = False,
     reserved: Mapping[str, float] | None = None,
+    sparse_kernel: str | None = None,
 ) -> GemmResult:
     """Simulate activations ``m``×``k`` times weights ``k``×``n`` (weights ``sparsity`` 'n:m' along k).
 
@@ -260,12 +262,17 @@ def simulate_gemm(
     ``fallback``: auto | never, overriding the config's ``sparse.fallback``. Residency hooks:
     ``input_resident`` (activations already on chip), ``output_resident`` (the output stays on chip),
     ``reserved`` ({on-chip level name: bytes} held by resident tensors, unavailable to the tiles).
+    ``sparse_kernel``: tensor-core (default) | software: N:M weights through the config's software
+    sparse kernel on the CUDA cores (:mod:`nmsim.sim.software_mode`; ``dtype`` and the hooks then
+    do not apply).
     """
     check_gemm(hw, m, n, k, repeat, name)
     pattern = parse_pattern(sparsity or "dense", "sparsity")
     if pattern.is_unstructured:  # no density here to cost it by: a Layer carries one
         raise NmsimInputError("sparsity", "'dense' or 'n:m' (unstructured weights: simulate_layer)", sparsity)
     nm = pattern.nm
+    if check_sparse_kernel(sparse_kernel, hw) and nm is not None:
+        return software_result(name, hw, m, n, k, repeat, str(nm))
     obj = objective_code(objective or hw.mapper.objective)
     slots = reserved_slots(hw, reserved)
     hw = with_fallback(hw, fallback)
@@ -317,14 +324,17 @@ def simulate_layer(
     reserved: Mapping[str, float] | None = None,
     *,
     checked: bool = False,
+    sparse_kernel: str | None = None,
 ) -> GemmResult:
-    """Simulate one trace layer on ``hw`` (``objective`` and residency hooks as :func:`simulate_gemm`);
+    """Simulate one trace layer on ``hw`` (``objective``, residency hooks and ``sparse_kernel`` as :func:`simulate_gemm`);
     ``checked``: the caller already ran :func:`~nmsim.sim.bounds.check_layers` on it (as
     :func:`nmsim.simulate` does for the whole trace)."""
     dt = layer.dtype or hw.default_dtype
     assert layer.m and layer.n and layer.k
     if not checked:
         check_layers(hw, [(layer.name, layer.m, layer.n, layer.k, layer.repeat)])
+    if runs_in_software(layer, check_sparse_kernel(sparse_kernel, hw)):
+        return software_result(layer.name, hw, layer.m, layer.n, layer.k, layer.repeat, layer.pattern)
     flag = _compat_flag(compat)
     obj = objective_code(objective or hw.mapper.objective)
     slots = reserved_slots(hw, reserved)

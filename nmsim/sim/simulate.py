@@ -8,6 +8,7 @@ from nmsim.sim.bounds import check_layers
 from nmsim.sim.gemm import Compat, _compat_flag, simulate_layer
 from nmsim.sim.report import Report, totals_of
 from nmsim.sim.residency import hooks, plan_for
+from nmsim.sim.software_mode import check_sparse_kernel, residency_layers
 
 
 def simulate(
@@ -16,18 +17,24 @@ def simulate(
     compat: Compat = None,
     residency: str = "auto",
     objective: str | None = None,
+    sparse_kernel: str | None = None,
 ) -> Report:
     """Per-layer latency, energy and utilization of ``trace`` on ``hw``, with totals.
 
     ``residency``: ``auto`` keeps a layer's output on chip for its consumers where the trace has
     producer→consumer edges and the activation level can hold it (:mod:`nmsim.sim.residency`);
     ``none`` sends every output to DRAM and reads it back. ``objective``: what the mapper minimises
-    (latency | energy | edp; default: the config's ``mapper.objective``).
+    (latency | energy | edp; default: the config's ``mapper.objective``). ``sparse_kernel``:
+    tensor-core (default) | software: N:M layers through the config's software sparse kernel, their
+    outputs and inputs via DRAM (:mod:`nmsim.sim.software_mode`).
     """
     check_layers(hw, [(x.name, x.m, x.n, x.k, x.repeat) for x in trace.layers])  # type: ignore[misc]
-    plan = plan_for(trace.layers, hw, residency, _compat_flag(compat))
+    software = check_sparse_kernel(sparse_kernel, hw)
+    plan = plan_for(residency_layers(trace.layers, software), hw, residency, _compat_flag(compat))
     results = [
-        simulate_layer(layer, hw, compat, objective, checked=True, **hooks(hw, p))  # type: ignore[arg-type]
+        simulate_layer(
+            layer, hw, compat, objective, checked=True, sparse_kernel=sparse_kernel, **hooks(hw, p)
+        )  # type: ignore[arg-type]
         for layer, p in zip(trace.layers, plan, strict=True)
     ]
     pes = hw.array.rows * hw.array.cols * hw.array.cores
