@@ -228,3 +228,83 @@ def test_a_long_legend_stays_in_the_figure_and_off_the_panels() -> None:
     assert whole.x0 <= box.x0 and box.x1 <= whole.x1 and whole.y0 <= box.y0 and box.y1 <= whole.y1
     for ax in fig.axes:  # type: ignore[attr-defined]
         assert not box.overlaps(ax.get_window_extent())
+
+
+def nearest_is_own(fig: object) -> list[str]:
+    """The labels that could be read as naming another point: some other marker touches the drawn box
+    (within one marker width of its edge) while nearer to it than its own point; for a leader line
+    shorter than three marker widths, some other marker is at least as near the box's centre as its
+    own point; for a longer one, the leader passes within one marker width of another marker. Markers within one marker width of the point are drawn on it and count as the
+    point. Display space throughout."""
+    from nmsim.plots.frontier import MARKER_PT
+
+    def box_distance(p: np.ndarray, box: object) -> np.ndarray:  # 0 inside, else to the nearest edge
+        dx = np.maximum(np.maximum(box.x0 - p[:, 0], p[:, 0] - box.x1), 0.0)  # type: ignore[attr-defined]
+        dy = np.maximum(np.maximum(box.y0 - p[:, 1], p[:, 1] - box.y1), 0.0)  # type: ignore[attr-defined]
+        return np.hypot(dx, dy)
+
+    fig.canvas.draw()  # type: ignore[attr-defined]
+    width_px = MARKER_PT * fig.dpi / 72.0  # type: ignore[attr-defined]
+    wrong = []
+    for ax in fig.axes:  # type: ignore[attr-defined]
+        marks = marker_display(ax)
+        for a in (t for t in ax.texts if isinstance(t, Annotation)):
+            box = a.get_bbox_patch().get_window_extent()
+            own = ax.transData.transform(a.xy)
+            others = marks[np.hypot(*(marks - own).T) > width_px]
+            if not len(others):
+                continue
+            centre = np.array([(box.x0 + box.x1) / 2, (box.y0 + box.y1) / 2])
+            leader = box_distance(own[None, :], box)[0]
+            by_centre = np.hypot(*(others - centre).T).min() <= np.hypot(*(own - centre))
+            edge = box_distance(others, box).min()
+            touching = edge < width_px and edge <= leader
+            by_centre = by_centre and leader < 3 * width_px
+            end = np.clip(own, [box.x0, box.y0], [box.x1, box.y1])  # where the leader meets the box
+            along = [own + t * (end - own) for t in np.linspace(0, 1, 200)]
+            passing = (
+                leader >= 3 * width_px and min(np.hypot(*(others - q).T).min() for q in along) < width_px
+            )
+            if by_centre or touching or passing:
+                wrong.append(a.get_text())
+    return wrong
+
+
+def test_each_label_is_nearest_its_own_point() -> None:
+    """The published T5 panel's trap (a column of off-frontier 1:8 points under the front, a 1:32
+    point just right of it): a label must not sit beside a neighbour's marker while its own point
+    is reached only by a faint leader line."""
+    raw = [
+        pt("dense (published)", "dense", "dense", 78.6, 86.2, source="published"),
+        pt("srste 1:4 (published)", "srste", "1:4", 59.0, 84.1, source="published"),
+        pt("srste 1:32", "srste", "1:32", 59.0, 79.4),
+        pt("srste 1:32 b", "srste", "1:32", 59.0, 77.1),
+        pt("sdgf-stepwise 1:32", "sdgf-stepwise", "1:32", 59.0, 80.9),
+        pt("sdgf-geometric 1:32", "sdgf-geometric", "1:32", 59.0, 77.6),
+        pt("sdgf-stepwise 1:4", "sdgf-stepwise", "1:4", 59.0, 83.6),
+        pt("srste 1:4", "srste", "1:4", 59.0, 83.1),
+        pt(
+            "sdgf-stepwise+qk1:8 1:8 (published)",
+            "sdgf-stepwise+qk1:8",
+            "1:8",
+            53.2,
+            80.6,
+            source="published",
+        ),
+        pt(
+            "sdgf-stepwise+qkv1:4 1:8 (published)",
+            "sdgf-stepwise+qkv1:4",
+            "1:8",
+            49.4,
+            80.3,
+            source="published",
+        ),
+        *(pt(f"r{i} 1:8", f"srste+qk{i}", "1:8", 49.4, 79.5 - 0.9 * i) for i in range(7)),
+        *(pt(f"s{i} 1:8", f"sdgf-geometric+q{i}", "1:8", 53.2, 76.8 - 1.1 * i) for i in range(3)),
+    ]
+    fig = draw_frontier(mark_front(raw), "energy", "accuracy")
+    assert nearest_is_own(fig) == []
+    boxes, anns = label_boxes(fig)
+    assert anns  # the front is still labelled
+    for a, b in itertools.combinations(boxes, 2):
+        assert not a.overlaps(b)
