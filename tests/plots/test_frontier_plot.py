@@ -308,3 +308,39 @@ def test_each_label_is_nearest_its_own_point() -> None:
     assert anns  # the front is still labelled
     for a, b in itertools.combinations(boxes, 2):
         assert not a.overlaps(b)
+
+
+def cie_lab(colour: str) -> np.ndarray:
+    """CIELAB (D65) of an sRGB colour (the standard sRGB → XYZ → L*a*b* formulas)."""
+    rgb = np.array(matplotlib.colors.to_rgb(colour))
+    lin = np.where(rgb <= 0.04045, rgb / 12.92, ((rgb + 0.055) / 1.055) ** 2.4)
+    m = np.array([[0.4124, 0.3576, 0.1805], [0.2126, 0.7152, 0.0722], [0.0193, 0.1192, 0.9505]])
+    xyz = m @ lin / np.array([0.95047, 1.0, 1.08883])
+    f = np.where(xyz > (6 / 29) ** 3, np.cbrt(xyz), xyz / (3 * (6 / 29) ** 2) + 4 / 29)
+    return np.array([116 * f[1] - 16, 500 * (f[0] - f[1]), 200 * (f[1] - f[2])])
+
+
+def test_mixed_scope_recipes_get_distinct_shades_of_their_base() -> None:
+    """The published ViT-B/16 folder's mixed-scope recipes ('srste+qk1:4', ...): pairwise CIE76
+    ΔE ≥ 12 (a hash pick from a few pastels gave identical colours), each within 35° of hue of its
+    base recipe's colour, and the same colour whatever else is plotted."""
+    import colorsys
+    from pathlib import Path
+
+    from nmsim.explore.plan import resolve_traces
+    from nmsim.schemas.cell import cell_key
+
+    folder = Path(__file__).resolve().parents[2] / "traces" / "published" / "pgf_vit_b16"
+    recipes = sorted({cell_key(t.trace).recipe for t in resolve_traces([str(folder)])})
+    mixed = [r for r in recipes if "+" in r]
+    assert len(mixed) >= 15  # 5 base recipes × 3 attention scopes
+    colours = {r: recipe_colour(r) for r in mixed}
+    for a, b in itertools.combinations(mixed, 2):
+        delta_e = float(np.linalg.norm(cie_lab(colours[a]) - cie_lab(colours[b])))
+        assert delta_e >= 12.0, (a, colours[a], b, colours[b], delta_e)
+    for r in mixed:
+        base = r.partition("+")[0]
+        h_mix = colorsys.rgb_to_hls(*matplotlib.colors.to_rgb(colours[r]))[0] * 360
+        h_base = colorsys.rgb_to_hls(*matplotlib.colors.to_rgb(recipe_colour(base)))[0] * 360
+        assert abs((h_mix - h_base + 180) % 360 - 180) <= 35.0, (r, colours[r], recipe_colour(base))
+        assert recipe_colour(r) == recipe_colour(r.upper())  # a function of the name alone
