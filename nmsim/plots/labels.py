@@ -3,7 +3,9 @@ point by a leader line.
 
 Each label tries spots on rings of growing radius around its point; a spot is taken only when the
 label's box stays inside the axes, clears every label placed before it (and its leader line crosses
-none of them); among such spots the nearest that covers no marker wins. A label with no such spot
+none of them), and the box reads as naming its own point: no other marker touches the box nearer
+than the point does, and the point is the marker nearest the box's centre unless the leader line is
+long enough to follow and passes no other marker (display space); the nearest such spot wins. A label with no such spot
 is left out (reported in :attr:`Placement.dropped`), so the labels drawn never overlap. At most
 ``max_labels`` are drawn: callers pass the points in priority order.
 """
@@ -25,6 +27,8 @@ from nmsim.plots.style import LEADER_COLOUR
 RADII_PT = (9.0, 16.0, 26.0, 38.0, 52.0, 70.0, 92.0, 120.0)
 ANGLES_DEG = (45, 135, 0, 180, -45, -135, 90, -90, 22, 158, -22, -158, 68, 112, -68, -112)
 GAP_PX = 2.0  # clearance kept between two labels' boxes
+OWN_MARGIN_PX = 4.0  # a label box must be this much nearer its own point than any other marker
+LONG_LEADER = 3.0  # a leader line this many marker widths long is followed to its point
 
 
 @dataclass
@@ -67,6 +71,39 @@ def _nearest_on_box(p: np.ndarray, box: Bbox) -> np.ndarray:
     return np.array([min(max(p[0], box.x0), box.x1), min(max(p[1], box.y0), box.y1)])
 
 
+def box_distance(points: np.ndarray, box: Bbox) -> np.ndarray:
+    """Display distance (px) from each of ``points`` (n×2, px) to ``box`` (0 inside it)."""
+    dx = np.maximum(np.maximum(box.x0 - points[:, 0], points[:, 0] - box.x1), 0.0)
+    dy = np.maximum(np.maximum(box.y0 - points[:, 1], points[:, 1] - box.y1), 0.0)
+    return np.hypot(dx, dy)
+
+
+def _segment_distance(points: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Display distance (px) from each of ``points`` (n×2) to the segment a→b."""
+    ab = b - a
+    t = np.clip(((points - a) @ ab) / max(float(ab @ ab), 1e-12), 0.0, 1.0)
+    return np.hypot(*(points - (a + t[:, None] * ab)).T)
+
+
+def _owns(box: Bbox, anchor: np.ndarray, marks: np.ndarray, same_px: float) -> bool:
+    """Whether the label box ``box`` reads as naming its own point (display px): no other marker
+        touches the box (comes within two marker widths, 2 × ``same_px``, of it) nearer than the point does, and either the
+        point is the marker nearest the box's centre (by :data:`OWN_MARGIN_PX`) or the leader line is
+        long enough to be followed (:data:`LONG_LEADER` marker widths) and passes no other marker by
+    less than ``same_px``. Markers within ``same_px`` of
+        the point are drawn on it and count as the point."""
+    others = marks[np.hypot(*(marks - anchor).T) > same_px] if len(marks) else marks
+    if not len(others):
+        return True
+    own_edge = float(box_distance(anchor[None, :], box)[0])
+    if box_distance(others, box).min() <= min(own_edge + OWN_MARGIN_PX, 2 * same_px):
+        return False
+    if own_edge >= LONG_LEADER * same_px:  # a long leader is followed unless it runs past a marker
+        return bool(_segment_distance(others, anchor, _nearest_on_box(anchor, box)).min() > same_px)
+    centre = np.array([(box.x0 + box.x1) / 2, (box.y0 + box.y1) / 2])
+    return bool(np.hypot(*(others - centre).T).min() > np.hypot(*(anchor - centre)) + OWN_MARGIN_PX)
+
+
 def place_labels(
     ax: Any,
     xs: Sequence[float],
@@ -102,7 +139,7 @@ def place_labels(
         ext = probe.get_window_extent(renderer)
         probe.remove()
         w, h = ext.width + 2 * GAP_PX, ext.height + 2 * GAP_PX
-        best: tuple[int, float, float, str, str] | None = None
+        best: tuple[float, float, str, str] | None = None
         for r in RADII_PT:
             for deg in ANGLES_DEG:
                 c, s = math.cos(math.radians(deg)), math.sin(math.radians(deg))
@@ -118,25 +155,16 @@ def place_labels(
                 end = _nearest_on_box(anchors[i], box)
                 if any(_segment_hits(anchors[i], end, b) for b in placed_boxes):
                     continue
-                hits = 0
-                if len(marks):
-                    inside = (
-                        (marks[:, 0] + half > box.x0)
-                        & (marks[:, 0] - half < box.x1)
-                        & (marks[:, 1] + half > box.y0)
-                        & (marks[:, 1] - half < box.y1)
-                    )
-                    hits = int(inside.sum())
-                if best is None or hits < best[0]:
-                    best = (hits, px - anchors[i, 0], py - anchors[i, 1], ha, va)
-                if hits == 0:
-                    break
-            if best is not None and best[0] == 0:
+                if not _owns(box, anchors[i], marks, 2 * half):
+                    continue
+                best = (px - anchors[i, 0], py - anchors[i, 1], ha, va)
+                break
+            if best is not None:
                 break
         if best is None:
             out.dropped.append(i)
             continue
-        _, dx, dy, ha, va = best
+        dx, dy, ha, va = best
         ann = ax.annotate(
             text,
             (x, y),
@@ -146,7 +174,7 @@ def place_labels(
             va=va,
             fontsize=fontsize,
             zorder=6,
-            arrowprops={"arrowstyle": "-", "color": LEADER_COLOUR, "lw": 0.6, "shrinkA": 1, "shrinkB": 3},
+            arrowprops={"arrowstyle": "-", "color": LEADER_COLOUR, "lw": 0.8, "shrinkA": 1, "shrinkB": 3},
             bbox={"boxstyle": "square,pad=0.1", "fc": "white", "ec": "none", "alpha": 0.85},
         )
         real = text_box(ann, renderer).expanded(1.0, 1.0)

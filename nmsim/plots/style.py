@@ -7,6 +7,7 @@ caller's backend or pyplot state, in scripts and notebooks alike.
 
 from __future__ import annotations
 
+import colorsys
 import functools
 import io
 import math
@@ -69,6 +70,13 @@ RECIPE_COLOURS: dict[str, str] = {
 }
 _RECIPE_ALIASES = {"pmd": "mdgf", "ssd": "sdgf"}
 _MDGF_DEFAULT, _SDGF_DEFAULT = "mdgf-exp", "sdgf-stepwise"
+#: Shades of a mixed-scope recipe ``base+scope`` (e.g. ``srste+qk1:4``): (lightness change, hue turn in
+#: degrees) applied to the base recipe's colour in HLS, so the mix keeps its base's hue family; one
+#: step per scope, known scopes in this order, others by a stable hash of the scope.
+SCOPE_SHADES = ((-0.18, 0.0), (0.0, -20.0), (0.0, 22.0), (0.12, 0.0), (-0.12, -32.0), (-0.12, 32.0))
+_SCOPES = ("qk1:4", "qk1:8", "qkv1:4", "qkv1:8", "qk1:16", "qkv1:16")
+_SHADE_LIGHTNESS = (0.22, 0.72)  # HLS lightness kept off white and black
+_SHADE_MIN_SATURATION = 0.55  # no greys
 #: Colours for recipes not in :data:`RECIPE_COLOURS`, chosen by a stable hash of the name.
 _SPARE_COLOURS = ("#17becf", "#bcbd22", "#7f7f7f", "#9edae5", "#dbdb8d", "#c49c94", "#f7b6d2", "#c7c7c7")
 
@@ -112,8 +120,23 @@ def _stable_pick(name: str, choices: Sequence[str]) -> str:
     return choices[zlib.crc32(name.encode()) % len(choices)]
 
 
+def scope_shade(base_colour: str, scope: str) -> str:
+    """The shade of ``base_colour`` for attention scope ``scope`` (see :data:`SCOPE_SHADES`)."""
+    key = scope.strip().lower()
+    step = _SCOPES.index(key) if key in _SCOPES else zlib.crc32(key.encode()) % len(SCOPE_SHADES)
+    dl, dh = SCOPE_SHADES[step]
+    h, light, sat = colorsys.rgb_to_hls(*matplotlib.colors.to_rgb(base_colour))
+    light = min(max(light + dl, _SHADE_LIGHTNESS[0]), _SHADE_LIGHTNESS[1])
+    rgb = colorsys.hls_to_rgb((h + dh / 360.0) % 1.0, light, max(sat, _SHADE_MIN_SATURATION))
+    return str(matplotlib.colors.to_hex(rgb))
+
+
 def recipe_colour(recipe: str) -> str:
-    """The colour of ``recipe`` (a grid cell name such as ``mdgf-exp``), the same in every plot."""
+    """The colour of ``recipe`` (a grid cell name such as ``mdgf-exp``), the same in every plot; a
+    mixed-scope recipe ``base+scope`` takes a shade of its base's colour (:func:`scope_shade`)."""
+    base, plus, scope = recipe.partition("+")
+    if plus and base.strip() and scope.strip():
+        return scope_shade(recipe_colour(base), scope)
     name = recipe.strip().lower()
     head, dash, tail = name.partition("-")
     name = _RECIPE_ALIASES.get(head, head) + dash + tail

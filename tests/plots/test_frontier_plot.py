@@ -228,3 +228,119 @@ def test_a_long_legend_stays_in_the_figure_and_off_the_panels() -> None:
     assert whole.x0 <= box.x0 and box.x1 <= whole.x1 and whole.y0 <= box.y0 and box.y1 <= whole.y1
     for ax in fig.axes:  # type: ignore[attr-defined]
         assert not box.overlaps(ax.get_window_extent())
+
+
+def nearest_is_own(fig: object) -> list[str]:
+    """The labels that could be read as naming another point: some other marker touches the drawn box
+    (within one marker width of its edge) while nearer to it than its own point; for a leader line
+    shorter than three marker widths, some other marker is at least as near the box's centre as its
+    own point; for a longer one, the leader passes within one marker width of another marker. Markers within one marker width of the point are drawn on it and count as the
+    point. Display space throughout."""
+    from nmsim.plots.frontier import MARKER_PT
+
+    def box_distance(p: np.ndarray, box: object) -> np.ndarray:  # 0 inside, else to the nearest edge
+        dx = np.maximum(np.maximum(box.x0 - p[:, 0], p[:, 0] - box.x1), 0.0)  # type: ignore[attr-defined]
+        dy = np.maximum(np.maximum(box.y0 - p[:, 1], p[:, 1] - box.y1), 0.0)  # type: ignore[attr-defined]
+        return np.hypot(dx, dy)
+
+    fig.canvas.draw()  # type: ignore[attr-defined]
+    width_px = MARKER_PT * fig.dpi / 72.0  # type: ignore[attr-defined]
+    wrong = []
+    for ax in fig.axes:  # type: ignore[attr-defined]
+        marks = marker_display(ax)
+        for a in (t for t in ax.texts if isinstance(t, Annotation)):
+            box = a.get_bbox_patch().get_window_extent()
+            own = ax.transData.transform(a.xy)
+            others = marks[np.hypot(*(marks - own).T) > width_px]
+            if not len(others):
+                continue
+            centre = np.array([(box.x0 + box.x1) / 2, (box.y0 + box.y1) / 2])
+            leader = box_distance(own[None, :], box)[0]
+            by_centre = np.hypot(*(others - centre).T).min() <= np.hypot(*(own - centre))
+            edge = box_distance(others, box).min()
+            touching = edge < width_px and edge <= leader
+            by_centre = by_centre and leader < 3 * width_px
+            end = np.clip(own, [box.x0, box.y0], [box.x1, box.y1])  # where the leader meets the box
+            along = [own + t * (end - own) for t in np.linspace(0, 1, 200)]
+            passing = (
+                leader >= 3 * width_px and min(np.hypot(*(others - q).T).min() for q in along) < width_px
+            )
+            if by_centre or touching or passing:
+                wrong.append(a.get_text())
+    return wrong
+
+
+def test_each_label_is_nearest_its_own_point() -> None:
+    """The published T5 panel's trap (a column of off-frontier 1:8 points under the front, a 1:32
+    point just right of it): a label must not sit beside a neighbour's marker while its own point
+    is reached only by a faint leader line."""
+    raw = [
+        pt("dense (published)", "dense", "dense", 78.6, 86.2, source="published"),
+        pt("srste 1:4 (published)", "srste", "1:4", 59.0, 84.1, source="published"),
+        pt("srste 1:32", "srste", "1:32", 59.0, 79.4),
+        pt("srste 1:32 b", "srste", "1:32", 59.0, 77.1),
+        pt("sdgf-stepwise 1:32", "sdgf-stepwise", "1:32", 59.0, 80.9),
+        pt("sdgf-geometric 1:32", "sdgf-geometric", "1:32", 59.0, 77.6),
+        pt("sdgf-stepwise 1:4", "sdgf-stepwise", "1:4", 59.0, 83.6),
+        pt("srste 1:4", "srste", "1:4", 59.0, 83.1),
+        pt(
+            "sdgf-stepwise+qk1:8 1:8 (published)",
+            "sdgf-stepwise+qk1:8",
+            "1:8",
+            53.2,
+            80.6,
+            source="published",
+        ),
+        pt(
+            "sdgf-stepwise+qkv1:4 1:8 (published)",
+            "sdgf-stepwise+qkv1:4",
+            "1:8",
+            49.4,
+            80.3,
+            source="published",
+        ),
+        *(pt(f"r{i} 1:8", f"srste+qk{i}", "1:8", 49.4, 79.5 - 0.9 * i) for i in range(7)),
+        *(pt(f"s{i} 1:8", f"sdgf-geometric+q{i}", "1:8", 53.2, 76.8 - 1.1 * i) for i in range(3)),
+    ]
+    fig = draw_frontier(mark_front(raw), "energy", "accuracy")
+    assert nearest_is_own(fig) == []
+    boxes, anns = label_boxes(fig)
+    assert anns  # the front is still labelled
+    for a, b in itertools.combinations(boxes, 2):
+        assert not a.overlaps(b)
+
+
+def cie_lab(colour: str) -> np.ndarray:
+    """CIELAB (D65) of an sRGB colour (the standard sRGB → XYZ → L*a*b* formulas)."""
+    rgb = np.array(matplotlib.colors.to_rgb(colour))
+    lin = np.where(rgb <= 0.04045, rgb / 12.92, ((rgb + 0.055) / 1.055) ** 2.4)
+    m = np.array([[0.4124, 0.3576, 0.1805], [0.2126, 0.7152, 0.0722], [0.0193, 0.1192, 0.9505]])
+    xyz = m @ lin / np.array([0.95047, 1.0, 1.08883])
+    f = np.where(xyz > (6 / 29) ** 3, np.cbrt(xyz), xyz / (3 * (6 / 29) ** 2) + 4 / 29)
+    return np.array([116 * f[1] - 16, 500 * (f[0] - f[1]), 200 * (f[1] - f[2])])
+
+
+def test_mixed_scope_recipes_get_distinct_shades_of_their_base() -> None:
+    """The published ViT-B/16 folder's mixed-scope recipes ('srste+qk1:4', ...): pairwise CIE76
+    ΔE ≥ 12 (a hash pick from a few pastels gave identical colours), each within 35° of hue of its
+    base recipe's colour, and the same colour whatever else is plotted."""
+    import colorsys
+    from pathlib import Path
+
+    from nmsim.explore.plan import resolve_traces
+    from nmsim.schemas.cell import cell_key
+
+    folder = Path(__file__).resolve().parents[2] / "traces" / "published" / "pgf_vit_b16"
+    recipes = sorted({cell_key(t.trace).recipe for t in resolve_traces([str(folder)])})
+    mixed = [r for r in recipes if "+" in r]
+    assert len(mixed) >= 15  # 5 base recipes × 3 attention scopes
+    colours = {r: recipe_colour(r) for r in mixed}
+    for a, b in itertools.combinations(mixed, 2):
+        delta_e = float(np.linalg.norm(cie_lab(colours[a]) - cie_lab(colours[b])))
+        assert delta_e >= 12.0, (a, colours[a], b, colours[b], delta_e)
+    for r in mixed:
+        base = r.partition("+")[0]
+        h_mix = colorsys.rgb_to_hls(*matplotlib.colors.to_rgb(colours[r]))[0] * 360
+        h_base = colorsys.rgb_to_hls(*matplotlib.colors.to_rgb(recipe_colour(base)))[0] * 360
+        assert abs((h_mix - h_base + 180) % 360 - 180) <= 35.0, (r, colours[r], recipe_colour(base))
+        assert recipe_colour(r) == recipe_colour(r.upper())  # a function of the name alone
