@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, field
-from typing import Any, Literal
+from typing import Literal
 
 import numpy as np
 
@@ -25,59 +24,12 @@ from nmsim.schemas.hardware import HardwareConfig
 from nmsim.schemas.trace import Layer
 from nmsim.sim.bounds import check_gemm, check_layers
 from nmsim.sim.modes import ModeChoice, choose_mode
+from nmsim.sim.result import GemmResult
 from nmsim.sim.software_mode import check_sparse_kernel, runs_in_software, software_result
 from nmsim.sparsity import NM, parse_pattern
 
 Compat = Literal["scalesim"] | None
 Objective = Literal["latency", "energy", "edp"]
-
-
-@dataclass(frozen=True)
-class GemmResult:
-    """Cost of one GEMM (times ``repeat``) on one hardware config (fields: :mod:`nmsim.sim.fields`).
-
-    Units: cycles; seconds; MACs; bytes; pJ. ``pe_utilization`` = issued MACs / (peak MACs per cycle
-    — PEs × ``k_per_pe`` — × cycles), computed, not clamped; ``effective_macs_per_cycle`` =
-    dense-equivalent MACs per cycle (can exceed the peak on a sparse mode: throughput, not
-    utilization). ``fell_back``: the sparse mode was worse on the objective and the layer ran dense
-    (``sparse.fallback: auto``). ``mapping``: the mapper's choice (loop order, tiles, bytes per level).
-    """
-
-    name: str
-    m: int
-    n: int
-    k: int
-    repeat: int
-    dtype: str
-    pattern: str
-    hw_mode: str
-    k_compacted: int
-    fell_back: bool
-    folds: int
-    waves: int
-    cycles: int
-    compute_cycles: int
-    stall_cycles: int
-    bound: str
-    latency_s: float
-    dense_macs: int
-    issued_macs: int
-    useful_macs: float
-    peak_mac_slots: int
-    pe_utilization: float
-    mapping_efficiency: float
-    issued_mac_utilization: float
-    effective_macs_per_cycle: float
-    dram_bytes: int
-    dram_ifmap_bytes: int
-    dram_filter_bytes: int
-    dram_ofmap_bytes: int
-    energy_pj: float
-    energy_breakdown_pj: dict[str, float] = field(default_factory=dict)
-    mapping: dict[str, Any] = field(default_factory=dict)
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
 
 
 def objective_code(objective: str) -> int:

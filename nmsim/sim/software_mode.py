@@ -14,16 +14,14 @@ or waves; cycles are its latency at the array clock; ``peak_mac_slots`` are the 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Literal
+from typing import Literal
 
 from nmsim.engine.layout import ENERGY_PARTS
 from nmsim.engine.software_sparse import software_energy_pj, software_kernel, software_sparse_gemm
 from nmsim.errors import NmsimInputError
 from nmsim.schemas.hardware import HardwareConfig
 from nmsim.schemas.trace import Layer
-
-if TYPE_CHECKING:
-    from nmsim.sim.gemm import GemmResult
+from nmsim.sim.result import GemmResult
 
 SparseKernel = Literal["tensor-core", "software"]
 SPARSE_KERNELS: tuple[str, ...] = ("tensor-core", "software")
@@ -55,9 +53,7 @@ def software_result(
     name: str, hw: HardwareConfig, m: int, n: int, k: int, repeat: int, pattern: str
 ) -> GemmResult:
     """One N:M GEMM (times ``repeat``) through ``hw``'s software sparse kernel, as a
-    :class:`~nmsim.sim.gemm.GemmResult` (fields as the module docstring says)."""
-    from nmsim.sim.gemm import GemmResult
-
+    :class:`~nmsim.sim.result.GemmResult` (fields as the module docstring says)."""
     kernel = software_kernel(hw)
     cost = software_sparse_gemm(kernel, hw, m, k, n, pattern, repeat)
     clock_hz = hw.array.clock_ghz * 1e9
