@@ -19,7 +19,7 @@ import numpy as np
 from nmsim.engine.folds import ceil_div, compute_cycles, mapping_efficiency
 from nmsim.engine.jit import jit, jit_parallel, prange
 from nmsim.engine.layout import GEMM, HW, OUT, OUT_LEN
-from nmsim.engine.mapper import every_tile_fits, search, stall_cycles, tile_candidates
+from nmsim.engine.mapper import better, every_tile_fits, search, stall_cycles, tile_candidates
 from nmsim.engine.traffic import exposed_bytes, filter_reuse, sram_accesses
 
 # Compile-time constants (numba freezes module-level ints).
@@ -205,13 +205,8 @@ def _evaluate_mode(
 
 @jit
 def _better(objective: int, x: np.ndarray, best: np.ndarray) -> bool:
-    """Is result ``x`` strictly better than ``best`` on ``objective`` (0 latency, 1 energy, 2 EDP)?"""
-    c, e, bc, be = x[_O_CYC], x[_O_EN], best[_O_CYC], best[_O_EN]
-    if objective == 1:
-        return e < be or (e == be and c < bc)
-    if objective == 2:
-        return c * e < bc * be or (c * e == bc * be and c < bc)
-    return c < bc or (c == bc and e < be)
+    """Is result ``x`` strictly better than ``best`` on ``objective`` (the mapper's rule, :func:`better`)?"""
+    return better(objective, x[_O_CYC], x[_O_EN], best[_O_CYC], best[_O_EN])
 
 
 @jit

@@ -136,7 +136,7 @@ def every_tile_fits(
 
 
 @jit
-def _better(objective: int, c: float, e: float, bc: float, be: float) -> bool:
+def better(objective: int, c: float, e: float, bc: float, be: float) -> bool:
     """Is (cycles ``c``, energy ``e``) strictly better than the best so far on ``objective``?"""
     if objective == 1:
         return e < be or (e == be and c < bc)
@@ -225,7 +225,7 @@ def search(
                 tw = w * ceil_div(m, mb)
             c, e = _cost((ta + tw + o) * r, ta * r, tw * r, o * r, compute, prologue, epilogue, bytes_per_cycle,
                          e_dram_rd, e_dram_wr, e_fill_a, e_fill_w, e_drain_o, static_pj_per_cycle)  # fmt: skip
-            if _better(objective, c, e, bc, be):
+            if better(objective, c, e, bc, be):
                 bc, be = c, e
                 best_o, best_mb, best_nb, best_a, best_w = order, mb, nb, ta, tw
     return best_o, best_mb, best_nb, best_a, best_w, o
