@@ -26,28 +26,9 @@ from dataclasses import dataclass
 
 from nmsim.published.rows import PublishedRow
 from nmsim.published.tables import CodeDefaults, Setup
+from nmsim.schedules import geometric_patterns, stepwise_patterns
 from nmsim.schemas.trace import GradMode, Phase, PhaseLayerState
 from nmsim.sparsity import NM, parse_nm
-
-
-def stepwise_sequence(target: NM) -> list[NM]:
-    """SDGF-Stepwise frames: (M−1):M, then M/2^i:M for i = 1, 2, … down to N:M ([PGF] §3).
-
-    1:8 → 7:8, 4:8, 2:8, 1:8; 1:4 → 3:4, 2:4, 1:4; 2:4 → 3:4, 2:4.
-    """
-    n, m = target.n, target.m
-    frames = [NM(m - 1, m)]
-    width = m // 2
-    while width >= n:
-        if width < frames[-1].n:
-            frames.append(NM(width, m))
-        width //= 2
-    return frames
-
-
-def geometric_sequence(target: NM, k: int) -> list[NM]:
-    """SDGF-Geometric frames: (k·N/2^i):(k·M/2^i) for i = 0 … log2 k, constant density ([PGF] §3)."""
-    return [NM(target.n * k >> i, target.m * k >> i) for i in range(k.bit_length())]
 
 
 @dataclass(frozen=True)
@@ -113,9 +94,9 @@ def group_segments(recipe: str, target: NM, run: Lengths, defaults: CodeDefaults
             segs.append(Segment(stop, end, "sparse", tail, tgt, "ste", refresh))
     else:
         frames = (
-            stepwise_sequence(target)
+            stepwise_patterns(target)
             if recipe == "sdgf-stepwise"
-            else geometric_sequence(target, defaults.geometric_k)
+            else geometric_patterns(target, defaults.geometric_k)
         )
         window = end - d
         starts = [d + (i * window // len(frames)) // run.unit * run.unit for i in range(len(frames))]

@@ -10,9 +10,9 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+from nmsim import schedules
 from nmsim.errors import NmsimInputError
 from nmsim.sparsity import NM, parse_nm
-from nmsim.train import schedules
 from nmsim.train.recipes import SRSTE_EXCLUDED, Recipe, Span, Stage, resolve_boundary, resolve_spans
 
 

@@ -37,7 +37,7 @@ def test_every_shipped_trace_is_admitted_on_every_shipped_config() -> None:
 
 def test_sdgf_geometric_structures_fit_max_m_in_nm() -> None:
     """k·M of SDGF-geometric (k = 16 by default) for the targets the project trains and ships."""
-    from nmsim.train.schedules import structure_patterns
+    from nmsim.schedules import structure_patterns
 
     for target in ("2:4", "1:8", "1:16", "1:32", "1:128"):
         for p in structure_patterns("geometric", parse_nm(target), 16):

@@ -23,8 +23,8 @@ from nmsim.io.loaders import load_hardware, trace_to_json
 from nmsim.io.yaml_safe import load_yaml
 from nmsim.published.build import BuiltTrace, build_traces, check_traces
 from nmsim.published.rows import published_rows
-from nmsim.published.schedule import geometric_sequence, stepwise_sequence
 from nmsim.published.tables import PGF_TABLES, PaperTables, load_tables
+from nmsim.schedules import geometric_patterns, stepwise_patterns
 from nmsim.sparsity import NM
 from nmsim.workloads.swin import SwinSpec, swin_trace
 from tests.conftest import REPO
@@ -138,9 +138,9 @@ def test_stated_settings_reach_the_phases(built) -> None:
 
 def test_sdgf_sequences_match_the_papers_examples() -> None:
     # [PGF] Section 3: stepwise 1:8 → 7:8, 4:8, 2:8, 1:8 and 1:16 → 15:16 … 1:16; geometric k = 16
-    assert stepwise_sequence(NM(1, 8)) == [NM(7, 8), NM(4, 8), NM(2, 8), NM(1, 8)]
-    assert stepwise_sequence(NM(1, 16)) == [NM(15, 16), NM(8, 16), NM(4, 16), NM(2, 16), NM(1, 16)]
-    assert geometric_sequence(NM(1, 8), 16) == [NM(16, 128), NM(8, 64), NM(4, 32), NM(2, 16), NM(1, 8)]
+    assert stepwise_patterns(NM(1, 8)) == [NM(7, 8), NM(4, 8), NM(2, 8), NM(1, 8)]
+    assert stepwise_patterns(NM(1, 16)) == [NM(15, 16), NM(8, 16), NM(4, 16), NM(2, 16), NM(1, 16)]
+    assert geometric_patterns(NM(1, 8), 16) == [NM(16, 128), NM(8, 64), NM(4, 32), NM(2, 16), NM(1, 8)]
 
 
 def test_sdgf_frames_split_the_run_at_whole_epochs(built) -> None:

@@ -12,8 +12,8 @@ import pytest
 
 pytest.importorskip("torch")
 
+from nmsim import schedules
 from nmsim.sparsity import NM
-from nmsim.train import schedules
 from nmsim.train.plan import Plan
 from nmsim.train.recipes import load_recipe
 
