@@ -44,7 +44,7 @@ _O_CYC, _O_EN, _O_FELL = OUT["cycles"], OUT["energy_pj"], OUT["fell_back"]
 _G_RES = GEMM["reserved_0"]
 _P = MAP  # the mapper's parameter vector: indices below are frozen at compile time
 _P_M, _P_KB, _P_KBD, _P_EB, _P_AB, _P_META = _P["m"], _P["kb"], _P["kbd"], _P["elem_bytes"], _P["acc_bytes"], _P["meta_bits"]
-_P_LA, _P_CAP, _P_NFP = _P["la"], _P["cap_0"], _P["fill_ports"]
+_P_LA, _P_CAP, _P_NFP, _P_PT = _P["la"], _P["cap_0"], _P["fill_ports"], _P["port_cycles_0"]
 _P_FPB, _P_FPA, _P_FPW, _P_FPS, _P_FPC = _P["fp_base_0"], _P["fp_a_0"], _P["fp_w_0"], _P["fp_scale_0"], _P["fp_code_0"]
 _P_WORK, _P_FIXED, _P_PORT0, _P_PRO, _P_EPI, _P_BPC = _P["work"], _P["fixed"], _P["port0"], _P["prologue"], _P["epilogue"], _P["bytes_per_cycle"]
 _P_EDR, _P_EIA, _P_STATIC, _P_PORTS = _P["e_dram_rd"], _P["e_inner_a"], _P["static_pj_per_cycle"], _P["ports"]
@@ -69,13 +69,14 @@ def _k_chunk(k: int, kc: int, rows: int, dense_schedule: bool) -> tuple[int, int
 
 @jit
 def _map_params(
-    hw: np.ndarray, m: int, n: int, k: int, kc: int, meta: int, repeat: int, objective: int,
+    p: np.ndarray, hw: np.ndarray, m: int, n: int, k: int, kc: int, meta: int, repeat: int, objective: int,
     a_res: bool, o_res: bool, reserved: np.ndarray, dense_schedule: bool,
 ) -> np.ndarray:  # fmt: skip
-    """The mapper's parameter vector (:data:`~nmsim.engine.layout.MAP_FIELDS`) of one way of running
-    the GEMM: its shape, the operands' level slots and the free capacities; the cycle and port fields
-    are filled in by :func:`_evaluate_mode`."""
-    p = np.zeros(MAP_LEN)
+    """``p`` (length ``MAP_LEN``, reused between the ways of one GEMM) set to the mapper's parameter
+    vector (:data:`~nmsim.engine.layout.MAP_FIELDS`) of one way of running the GEMM: its shape, the
+    operands' level slots and the free capacities; the cycle and port fields are filled in by
+    :func:`_evaluate_mode`."""
+    p[:] = 0.0
     kb, kbd = _k_chunk(k, kc, int(hw[_R]), dense_schedule)
     for i, v in enumerate((m, n, k, kc, kb, kbd, int(hw[_EB]), int(hw[_AB]), meta, int(a_res), int(o_res), objective, repeat)):
         p[_P_M + i] = v
@@ -98,18 +99,18 @@ def _add_fill_port(p: np.ndarray, base: float, ca: bool, cw: bool, bw: float, re
 
 
 @jit
-def _port_binding(p: np.ndarray, times: np.ndarray, fa: int, fw: int) -> int:
+def _port_binding(p: np.ndarray, fa: int, fw: int) -> int:
     """Which port needs :func:`~nmsim.engine.mapper.port_time` cycles (read of slot s: 2s; write:
     2s+1; the metadata path: 2·LEVEL_SLOTS; see :func:`~nmsim.engine.layout.port_names`); -1 when
-    none limits. ``times``: each port's cycles before the fills."""
+    none limits."""
     target = port_time(p, fa, fw)
     if target <= 0.0:
         return -1
     for i in range(int(p[_P_NFP])):
         if (fa > 0 or fw > 0) and (p[_P_FPB + i] + p[_P_FPA + i] * fa + p[_P_FPW + i] * fw) * p[_P_FPS + i] >= target:
             return int(p[_P_FPC + i])
-    for code in range(times.shape[0]):
-        if times[code] >= target:
+    for code in range(2 * LEVEL_SLOTS + 1):
+        if p[_P_PT + code] >= target:
             return code
     return -1
 
@@ -132,9 +133,10 @@ def _evaluate_mode(
     reserved: np.ndarray,
     cm: np.ndarray,
     cn: np.ndarray,
+    p: np.ndarray,
 ) -> np.ndarray:
     """The result vector of one way of running the GEMM (see the module docstring); ``cm``/``cn``:
-    the tile candidates of M and N."""
+    the tile candidates of M and N; ``p``: scratch for the mapper's parameters (``MAP_LEN``)."""
     df, rows, cols, cores = int(hw[_DF]), int(hw[_R]), int(hw[_C]), int(hw[_CORES])
     eb, ab, wpp = int(hw[_EB]), int(hw[_AB]), int(hw[_WPP])
     la, lw, lo = int(hw[_LA]), int(hw[_LW]), int(hw[_LO])
@@ -161,11 +163,10 @@ def _evaluate_mode(
     o_full = m * n * eb  # outputs drained from an inner output level to the outer one
     drain = o_full if lo_in >= 0 else 0
     meta_read = float(kc) * n * meta * filter_reuse(df, rows, cols, m) * repeat  # bits
-    p = _map_params(hw, m, n, k, kc, meta, repeat, objective, a_res, o_res, reserved, dense_schedule)
+    p = _map_params(p, hw, m, n, k, kc, meta, repeat, objective, a_res, o_res, reserved, dense_schedule)
     # on-chip ports: the array cannot run faster than its levels (and the metadata path) feed it;
     # the tiling-independent load of each port here, the inner levels' fills in mapper.port_time
     port = 0.0
-    times = np.zeros(2 * LEVEL_SLOTS + 1)  # each port's cycles (port_binding codes) before inner fills
     if not compat:
         p[_P_PORTS] = 1.0
         for slot in range(LEVEL_SLOTS):
@@ -173,18 +174,18 @@ def _evaluate_mode(
             rd += drain if lo_in == slot else 0
             wr = (of_wr if io == slot else 0) + (drain if lo == slot else 0)
             if hw[_RDBW + slot] > 0:
-                times[2 * slot] = rd * repeat / hw[_RDBW + slot]
-                port = max(port, times[2 * slot])
+                p[_P_PT + 2 * slot] = rd * repeat / hw[_RDBW + slot]
+                port = max(port, p[_P_PT + 2 * slot])
             if hw[_WRBW + slot] > 0:
-                times[2 * slot + 1] = wr * repeat / hw[_WRBW + slot]
-                port = max(port, times[2 * slot + 1])
+                p[_P_PT + 2 * slot + 1] = wr * repeat / hw[_WRBW + slot]
+                port = max(port, p[_P_PT + 2 * slot + 1])
             # the ports the inner-level fills pass: the outer level's read, the inner level's write
             fill_rd_a, fill_rd_w = la_in >= 0 and la == slot, lw_in >= 0 and lw == slot
             _add_fill_port(p, rd, fill_rd_a, fill_rd_w, hw[_RDBW + slot], repeat, 2 * slot)
             _add_fill_port(p, wr, la_in == slot, lw_in == slot, hw[_WRBW + slot], repeat, 2 * slot + 1)
         if hw[_MBPC] > 0:
-            times[2 * LEVEL_SLOTS] = meta_read / hw[_MBPC]
-            port = max(port, times[2 * LEVEL_SLOTS])
+            p[_P_PT + 2 * LEVEL_SLOTS] = meta_read / hw[_MBPC]
+            port = max(port, p[_P_PT + 2 * LEVEL_SLOTS])
     kb, kbd = int(p[_P_KB]), int(p[_P_KBD])
     pro, epi = exposed_bytes(df, rows, cols, m, n, kb, kbd, eb, meta, a_res, o_res)
     bpc = hw[_BPC]
@@ -273,25 +274,26 @@ def _evaluate_mode(
     out[23] = float(fa * repeat)  # fill_ifmap_bytes
     out[24] = float(fw * repeat)  # fill_filter_bytes
     out[25] = float(drain * repeat)  # drain_ofmap_bytes
-    out[26] = float(_port_binding(p, times, fa, fw))  # port_binding
-    out[27] = float(d_if * repeat)  # dram_ifmap_bytes
-    out[28] = float(d_f * repeat)  # dram_filter_bytes
-    out[29] = float(d_of * repeat)  # dram_ofmap_bytes
-    out[30] = float(dram)  # dram_bytes
-    out[31] = float(if_rd * repeat)  # sram_ifmap_read_bytes
-    out[32] = float(f_rd * repeat)  # sram_filter_read_bytes
-    out[33] = float(of_rd * repeat)  # sram_ofmap_read_bytes
-    out[34] = float(of_wr * repeat)  # sram_ofmap_write_bytes
-    out[35] = e_mac  # energy_mac
-    out[36] = e_if  # energy_ifmap_sram
-    out[37] = e_f  # energy_filter_sram
-    out[38] = e_of  # energy_ofmap_sram
-    out[39] = e_dram  # energy_dram
-    out[40] = e_meta  # energy_metadata
-    out[41] = e_reg  # energy_registers
-    out[42] = e_mux  # energy_mux
-    out[43] = e_static  # energy_static
-    out[44] = energy  # energy_pj
+    out[26] = float((fa + fw + drain) * repeat)  # onchip_transfer_bytes
+    out[27] = float(_port_binding(p, fa, fw))  # port_binding
+    out[28] = float(d_if * repeat)  # dram_ifmap_bytes
+    out[29] = float(d_f * repeat)  # dram_filter_bytes
+    out[30] = float(d_of * repeat)  # dram_ofmap_bytes
+    out[31] = float(dram)  # dram_bytes
+    out[32] = float(if_rd * repeat)  # sram_ifmap_read_bytes
+    out[33] = float(f_rd * repeat)  # sram_filter_read_bytes
+    out[34] = float(of_rd * repeat)  # sram_ofmap_read_bytes
+    out[35] = float(of_wr * repeat)  # sram_ofmap_write_bytes
+    out[36] = e_mac  # energy_mac
+    out[37] = e_if  # energy_ifmap_sram
+    out[38] = e_f  # energy_filter_sram
+    out[39] = e_of  # energy_ofmap_sram
+    out[40] = e_dram  # energy_dram
+    out[41] = e_meta  # energy_metadata
+    out[42] = e_reg  # energy_registers
+    out[43] = e_mux  # energy_mux
+    out[44] = e_static  # energy_static
+    out[45] = energy  # energy_pj
     return out
 
 
@@ -315,8 +317,9 @@ def evaluate_gemm(hw: np.ndarray, g: np.ndarray) -> np.ndarray:
     objective, a_res, o_res = int(g[8]), g[9] != 0.0, g[10] != 0.0
     reserved = g[_G_RES : _G_RES + LEVEL_SLOTS]
     cm, cn = tile_candidates(m), tile_candidates(n)
+    p = np.empty(MAP_LEN)
     best = _evaluate_mode(
-        hw, m, n, k, kc, meta_bits, repeat, compat, sparse, False, objective, a_res, o_res, reserved, cm, cn
+        hw, m, n, k, kc, meta_bits, repeat, compat, sparse, False, objective, a_res, o_res, reserved, cm, cn, p
     )
     if sparse and not compat:
         if kc < k:
@@ -337,12 +340,13 @@ def evaluate_gemm(hw: np.ndarray, g: np.ndarray) -> np.ndarray:
                 reserved,
                 cm,
                 cn,
+                p,
             )
             if _better(objective, alt, best):
                 best = alt
         if hw[_FALLBACK] != 0.0:
             dense = _evaluate_mode(
-                hw, m, n, k, k, 0, repeat, compat, False, False, objective, a_res, o_res, reserved, cm, cn
+                hw, m, n, k, k, 0, repeat, compat, False, False, objective, a_res, o_res, reserved, cm, cn, p
             )
             if _better(objective, dense, best):
                 best = dense
@@ -373,7 +377,7 @@ def _reservation_binds(hw: np.ndarray, g: np.ndarray) -> bool:
         if way == 2 and hw[_FALLBACK] == 0.0:
             continue
         wkc, wmeta = (k, 0) if way == 2 else (kc, meta)
-        p = _map_params(hw, m, n, k, wkc, wmeta, 1, 0, a_res, False, reserved, way == 1)
+        p = _map_params(np.empty(MAP_LEN), hw, m, n, k, wkc, wmeta, 1, 0, a_res, False, reserved, way == 1)
         if not every_tile_fits(p):
             return True
     return False

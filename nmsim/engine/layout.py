@@ -107,6 +107,7 @@ OUT_FIELDS: tuple[str, ...] = (
     "fill_ifmap_bytes",  # bytes read from an outer on-chip level and written into the inner one
     "fill_filter_bytes",
     "drain_ofmap_bytes",  # outputs moved from the inner output level to the outer one
+    "onchip_transfer_bytes",  # the three above: bytes moved between on-chip levels
     "port_binding",  # the port that needs the most cycles: index into port_names(); -1 = none limits
     "dram_ifmap_bytes",
     "dram_filter_bytes",
@@ -184,6 +185,7 @@ MAP_FIELDS: tuple[str, ...] = (
     "e_inner_w",
     "static_pj_per_cycle",
     *(f"cap_{i}" for i in range(LEVEL_SLOTS)),  # free bytes of each level for one tile
+    *(f"port_cycles_{c}" for c in range(2 * LEVEL_SLOTS + 1)),  # each port's cycles before the fills (port_binding codes)
     "fill_ports",  # how many ports carry inner-level fills (the fp_* entries in use)
     *(f"fp_base_{i}" for i in range(FILL_PORTS)),  # its bytes whatever the tiling (per copy)
     *(f"fp_a_{i}" for i in range(FILL_PORTS)),  # 1 when the activation fills pass it

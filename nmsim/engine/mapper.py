@@ -209,29 +209,58 @@ def port_time(p: np.ndarray, fa: int, fw: int) -> float:
 
 
 @jit
-def _inner_frontier(p: np.ndarray, cm: np.ndarray, cn: np.ndarray) -> tuple[np.ndarray, int, int]:
-    """The inner levels' feasible tiles, once per way of running the GEMM (they do not depend on the
-    outer tile): (for each M candidate i, the largest N candidate index that fits in order 0, -1 when
-    none; the largest N index of order 1; the largest M index of order 2)."""
+def _frontier(
+    p: np.ndarray, cm: np.ndarray, cn: np.ndarray, la: int, lw: int, lo: int, a_resident: bool, strict: bool
+) -> tuple[np.ndarray, int, int]:
+    """The tiles that fit the levels in slots ``la``/``lw``/``lo`` (``strict``: the DRAM-level tile,
+    see :func:`_fits`), as the largest fitting candidate per row (feasibility is monotone in each
+    tile dim): (for each M candidate i, the largest N candidate index that fits in order 0, -1 from
+    the first M that fits none; the largest N index of order 1; the largest M index of order 2;
+    -1: none fits). Two pointers: O(candidates) capacity checks."""
     k, kc, kb, kbd = int(p[_K]), int(p[_KC]), int(p[_KB]), int(p[_KBD])
     eb, ab, meta = int(p[_EB]), int(p[_AB]), int(p[_META])
-    la, lw, lo = int(p[_LA_IN]), int(p[_LW_IN]), int(p[_LO_IN])
     cap = p[_CAP : _CAP + LEVEL_SLOTS]
     f0 = np.full(cm.shape[0], -1, dtype=np.int64)
     j = cn.shape[0] - 1
     for i in range(cm.shape[0]):
-        while j >= 0 and not _tile_fits(0, cm[i], cn[j], k, kc, kb, kbd, eb, ab, meta, False, la, lw, lo, cap, False):
+        while j >= 0 and not _tile_fits(0, cm[i], cn[j], k, kc, kb, kbd, eb, ab, meta, a_resident, la, lw, lo, cap, strict):
             j -= 1
         if j < 0:
             break
         f0[i] = j
     f1 = -1
-    while f1 + 1 < cn.shape[0] and _tile_fits(1, 1, cn[f1 + 1], k, kc, kb, kbd, eb, ab, meta, False, la, lw, lo, cap, False):
+    while f1 + 1 < cn.shape[0] and _tile_fits(1, 1, cn[f1 + 1], k, kc, kb, kbd, eb, ab, meta, a_resident, la, lw, lo, cap, strict):
         f1 += 1
     f2 = -1
-    while f2 + 1 < cm.shape[0] and _tile_fits(2, cm[f2 + 1], 1, k, kc, kb, kbd, eb, ab, meta, False, la, lw, lo, cap, False):
+    while f2 + 1 < cm.shape[0] and _tile_fits(2, cm[f2 + 1], 1, k, kc, kb, kbd, eb, ab, meta, a_resident, la, lw, lo, cap, strict):
         f2 += 1
     return f0, f1, f2
+
+
+@jit
+def _outer_count(order: int, cm: np.ndarray, f1: int, f2: int) -> int:
+    """How many rows of candidates loop ``order`` has (order 0: one per M candidate, cut at the
+    first -1 of its frontier; 1: the fitting N candidates; 2: the fitting M candidates)."""
+    if order == 0:
+        return cm.shape[0]
+    return f1 + 1 if order == 1 else f2 + 1
+
+
+@jit
+def _outer_tile(
+    order: int, i: int, jj: int, m: int, n: int, cm: np.ndarray, cn: np.ndarray, a: int, w: int
+) -> tuple[int, int, int, int, int, int]:
+    """Outer tile ``i`` (order 0: Mb = cm[i], Nb = cn[jj]; 1: Nb = cn[i]; 2: Mb = cm[i]) as (rows of
+    M, columns of N it spans — the whole dim for the streamed one —, the last M and N candidate
+    index an inner tile may take, DRAM bytes of A and W): the module docstring's table."""
+    if order == 0:
+        mb, nb = cm[i], cn[jj]
+        return mb, nb, i, jj, a * ceil_div(n, nb), w * ceil_div(m, mb)
+    if order == 1:  # the weight block K′×Nb stays, M streams row by row
+        nb = cn[i]
+        return m, nb, cm.shape[0] - 1, i, a * ceil_div(n, nb), w
+    mb = cm[i]  # the activation block Mb×K stays, N streams column by column
+    return mb, n, i, cn.shape[0] - 1, a, w * ceil_div(m, mb)
 
 
 @jit
@@ -309,7 +338,7 @@ def _inner_search(
     idx: int, bidx: int,
 ) -> tuple[bool, float, float, int, int, int, int, int, int]:  # fmt: skip
     """Best inner tiling of the outer tiles ``bm``×``bn`` (M/N candidates up to ``cm[im]``,
-    ``cn[jn]``; the frontier ``f0``/``f1``/``f2`` of :func:`_inner_frontier`) that beats (``bc``,
+    ``cn[jn]``; the frontier ``f0``/``f1``/``f2`` of :func:`_frontier` for the inner levels) that beats (``bc``,
     ``be``) on the objective: (found, cycles, pJ, order, mb2, nb2, activation fill bytes, weight fill
     bytes, its index). With no feasible inner tile the worst one (1×1) is charged. Fills never grow
     with a tile dim, so for each Mb only the largest fitting Nb is tried, as at the outer level.
@@ -376,89 +405,82 @@ def search(p: np.ndarray, cm: np.ndarray, cn: np.ndarray) -> tuple[int, int, int
     bq, bmb2, bnb2 = (0, 1, 1) if has_inner else (-1, 0, 0)
     bfa, bfw = inner_fills(p, 0, 1, 1, 1, 1, a_full, w) if has_inner else (0, 0)
     bc, be = _cost(p, best_a, best_w, o, bfa, bfw)
-    im_all, jn_all = cm.shape[0] - 1, cn.shape[0] - 1
-    f0, f1, f2 = np.full(1, -1, dtype=np.int64), -1, -1
-    c_sorted, e_min = np.zeros(1), np.zeros(1)
-    tight = False
-    if has_inner:
-        f0, f1, f2 = _inner_frontier(p, cm, cn)
-        tight = objective == 0 and f0[0] >= 0
-        if tight:
-            c_sorted, e_min = _latency_bound_table(p, cm, cn, f0, f1, f2, a_full, w)
-    bidx = -1  # the worst case is first in the enumeration: ties keep it
-    # Two levels: pass 0 bounds the largest outer tile of each (order, Mb) and expands the most
-    # promising first, so that pass 1 (the full enumeration) prunes against a good incumbent.
-    # Ties are broken by enumeration index, so the answer does not depend on the visiting order.
-    sel_c, sel_e, sel_idx = math.inf, math.inf, -1
-    sel_o, sel_mb, sel_nb, sel_im, sel_jn, sel_ta, sel_tw = 0, 0, 0, 0, 0, 0, 0
-    for phase in range(0 if has_inner else 1, 2):
+    g0, g1, g2 = _frontier(p, cm, cn, la, lw, lo, a_resident, True)  # the DRAM-level tiles that fit
+    if not has_inner:  # one level: the bound is the cost; for each Mb only the largest Nb can win
         for order in range(3):
-            outer = cm if order != 1 else cn
-            j = jn_all  # order 0: the largest feasible Nb only falls as Mb grows (two pointers)
-            for i in range(outer.shape[0]):
-                x = outer[i]
-                if order == 0:
-                    while j >= 0 and not _tile_fits(0, x, cn[j], k, kc, kb, kbd, eb, ab, meta, a_resident, la, lw, lo, cap, True):
-                        j -= 1
-                    if j < 0:
-                        break
-                elif order == 1:  # x = Nb; the weight block K′×Nb stays, M streams row by row
-                    if not _tile_fits(1, 1, x, k, kc, kb, kbd, eb, ab, meta, a_resident, la, lw, lo, cap, True):
-                        break
-                else:  # x = Mb; the activation block Mb×K stays, N streams column by column
-                    if not _tile_fits(2, x, 1, k, kc, kb, kbd, eb, ab, meta, a_resident, la, lw, lo, cap, True):
-                        break
+            for i in range(_outer_count(order, cm, g1, g2)):
+                if order == 0 and g0[i] < 0:
+                    break
+                mb, nb, im, jn, ta, tw = _outer_tile(order, i, g0[i] if order == 0 else 0, m, n, cm, cn, a, w)
+                c, e = _cost(p, ta, tw, o, 0, 0)
+                if better(objective, c, e, bc, be):
+                    bc, be = c, e
+                    best_o, best_mb, best_nb, best_a, best_w = order, mb, nb, ta, tw
+        return _reported(best_o, best_mb, best_nb, best_a, best_w, o, bq, bmb2, bnb2, bfa, bfw)
+    f0, f1, f2 = _frontier(p, cm, cn, int(p[_LA_IN]), int(p[_LW_IN]), int(p[_LO_IN]), False, False)
+    tight = objective == 0 and f0[0] >= 0
+    c_sorted, e_min = p, p  # placeholders (no allocation) unless the latency bound is used
+    if tight:
+        c_sorted, e_min = _latency_bound_table(p, cm, cn, f0, f1, f2, a_full, w)
+    bidx = -1  # the worst case is first in the enumeration: ties keep it
+    # Pass 0 bounds the largest outer tile of each (order, Mb) and expands the most promising
+    # first, so that pass 1 (the full enumeration) prunes against a good incumbent. Ties are broken
+    # by enumeration index, so the answer does not depend on the visiting order.
+    sel_c, sel_e, sel_idx = math.inf, math.inf, -1
+    sel_o, sel_i, sel_jj = 0, 0, 0
+    jn_all = cn.shape[0] - 1
+    for phase in range(2):
+        for order in range(3):
+            for i in range(_outer_count(order, cm, g1, g2)):
+                if order == 0 and g0[i] < 0:
+                    break
                 # order 0 scans Nb downwards from the largest that fits; 1 and 2 have one candidate
-                jj = j if order == 0 else 0
+                jj = g0[i] if order == 0 else 0
                 while jj >= 0:
                     idx = order * 4096 + i * 64 + (jn_all - jj)
-                    if order == 0:
-                        mb, nb, im, jn = x, cn[jj], i, jj
-                        ta, tw = a * ceil_div(n, nb), w * ceil_div(m, mb)
-                    elif order == 1:
-                        mb, nb, im, jn = m, x, im_all, i
-                        ta, tw = a * ceil_div(n, nb), w
-                    else:
-                        mb, nb, im, jn = x, n, i, jn_all
-                        ta, tw = a, w * ceil_div(m, mb)
+                    mb, nb, im, jn, ta, tw = _outer_tile(order, i, jj, m, n, cm, cn, a, w)
                     if tight:
                         c, e = _latency_bound(p, ta, tw, o, c_sorted, e_min)
-                    else:  # fewest inner fills: the outer tile itself as the inner tile (none: exact)
-                        lfa, lfw = inner_fills(p, 0, mb, nb, mb, nb, a_full, w) if has_inner else (0, 0)
+                    else:  # fewest inner fills: the outer tile itself as the inner tile
+                        lfa, lfw = inner_fills(p, 0, mb, nb, mb, nb, a_full, w)
                         c, e = _cost(p, ta, tw, o, lfa, lfw)
                     if phase == 0:
                         if wins(objective, c, e, idx, sel_c, sel_e, sel_idx):
-                            sel_c, sel_e, sel_idx = c, e, idx
-                            sel_o, sel_mb, sel_nb, sel_im, sel_jn, sel_ta, sel_tw = order, mb, nb, im, jn, ta, tw
+                            sel_c, sel_e, sel_idx, sel_o, sel_i, sel_jj = c, e, idx, order, i, jj
                         break
                     if not wins(objective, c, e, idx * 256, bc, be, bidx):
                         break  # nor will any smaller Nb (more DRAM bytes, a bound at least as high)
-                    if not has_inner:
-                        bc, be = c, e
+                    ok, c, e, q, mb2, nb2, fa, fw, cidx = _inner_search(
+                        p, cm, cn, f0, f1, f2, im, jn, mb, nb, ta, tw, o, bc, be, a_full, w, idx, bidx
+                    )
+                    if ok:
+                        bc, be, bidx = c, e, cidx
                         best_o, best_mb, best_nb, best_a, best_w = order, mb, nb, ta, tw
-                    else:
-                        ok, c, e, q, mb2, nb2, fa, fw, cidx = _inner_search(
-                            p, cm, cn, f0, f1, f2, im, jn, mb, nb, ta, tw, o, bc, be, a_full, w, idx, bidx
-                        )
-                        if ok:
-                            bc, be, bidx = c, e, cidx
-                            best_o, best_mb, best_nb, best_a, best_w = order, mb, nb, ta, tw
-                            bq, bmb2, bnb2, bfa, bfw = q, mb2, nb2, fa, fw
+                        bq, bmb2, bnb2, bfa, bfw = q, mb2, nb2, fa, fw
                     jj = jj - 1 if order == 0 else -1
         if phase == 0 and sel_idx >= 0:
+            mb, nb, im, jn, ta, tw = _outer_tile(sel_o, sel_i, sel_jj, m, n, cm, cn, a, w)
             ok, c, e, q, mb2, nb2, fa, fw, cidx = _inner_search(
-                p, cm, cn, f0, f1, f2, sel_im, sel_jn, sel_mb, sel_nb, sel_ta, sel_tw, o, bc, be, a_full, w,
-                sel_idx, bidx,
-            )  # fmt: skip
+                p, cm, cn, f0, f1, f2, im, jn, mb, nb, ta, tw, o, bc, be, a_full, w, sel_idx, bidx
+            )
             if ok:
                 bc, be, bidx = c, e, cidx
-                best_o, best_mb, best_nb, best_a, best_w = sel_o, sel_mb, sel_nb, sel_ta, sel_tw
+                best_o, best_mb, best_nb, best_a, best_w = sel_o, mb, nb, ta, tw
                 bq, bmb2, bnb2, bfa, bfw = q, mb2, nb2, fa, fw
-    if best_o == 1:
-        best_mb = 1
-    elif best_o == 2:
-        best_nb = 1
-    return best_o, best_mb, best_nb, best_a, best_w, o, bq, bmb2, bnb2, bfa, bfw
+    return _reported(best_o, best_mb, best_nb, best_a, best_w, o, bq, bmb2, bnb2, bfa, bfw)
+
+
+@jit
+def _reported(
+    order: int, mb: int, nb: int, ta: int, tw: int, o: int, q: int, mb2: int, nb2: int, fa: int, fw: int
+) -> tuple[int, int, int, int, int, int, int, int, int, int, int]:
+    """:func:`search`'s answer, with the streamed dim of orders 1 and 2 reported as 1 (row by row /
+    column by column), as the module docstring's table."""
+    if order == 1:
+        mb = 1
+    elif order == 2:
+        nb = 1
+    return order, mb, nb, ta, tw, o, q, mb2, nb2, fa, fw
 
 
 @jit

@@ -163,6 +163,7 @@ def result_from_vector(
         issued_mac_utilization=useful / issued,
         effective_macs_per_cycle=dense / cycles,
         dram_bytes=int(o["dram_bytes"]),
+        onchip_transfer_bytes=int(o["onchip_transfer_bytes"]),
         dram_ifmap_bytes=int(o["dram_ifmap_bytes"]),
         dram_filter_bytes=int(o["dram_filter_bytes"]),
         dram_ofmap_bytes=int(o["dram_ofmap_bytes"]),

@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 import nmsim
 from nmsim.engine import mapper
 from nmsim.engine.kernel import _add_fill_port, _map_params
-from nmsim.engine.layout import MAP
+from nmsim.engine.layout import MAP, MAP_LEN
 from nmsim.engine.params import hw_vector
 from nmsim.io.loaders import hardware_from_document
 from nmsim.schemas.hardware import HardwareConfig
@@ -170,7 +170,7 @@ def _brute_force(p: np.ndarray, cm: np.ndarray, cn: np.ndarray, check_bound: boo
     outers += [(2, mb, n, a, w * -(-m // mb)) for mb in cm if fits(2, mb, 1, True, (la, lw, lo))]
     best = None
     if check_bound:
-        f0, f1, f2 = mapper._inner_frontier(p, cm, cn)
+        f0, f1, f2 = mapper._frontier(p, cm, cn, la2, lw2, lo2, False, False)
         table = mapper._latency_bound_table(p, cm, cn, f0, f1, f2, a, w) if f0[0] >= 0 else None
     for _, bm, bn, ta, tw in outers:
         inner = [(0, x, y) for x in cm if x <= bm for y in cn if y <= bn if fits(0, x, y, False, (la2, lw2, lo2))]
@@ -211,7 +211,7 @@ def test_the_bounded_search_equals_brute_force(
     inner tiles (the bound, the best-first pass and the two pointers are exact), for all three
     objectives, whichever fills pass the limited port."""
     hw = hw_vector(two_level(l1_bytes=l1, l2_bytes=l2))
-    p = _map_params(hw, m, n, k, k, 0, 1, objective, False, False, np.zeros(6), False)
+    p = _map_params(np.empty(MAP_LEN), hw, m, n, k, k, 0, 1, objective, False, False, np.zeros(6), False)
     p[MAP["ports"]] = 1.0
     p[MAP["work"]], p[MAP["fixed"]], p[MAP["bytes_per_cycle"]] = work, 10, bpc
     p[MAP["prologue"]], p[MAP["epilogue"]] = 16, 16
