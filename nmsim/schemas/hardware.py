@@ -288,7 +288,9 @@ class PeConfig(Sourced):
     weights_per_pe: PerPE = Field(
         1, description="weights a PE holds (ws): a K segment reduced inside the PE, no partial-sum spill"
     )
-    output_register_bytes: PerPE = Field(4, description="bytes of the output/partial-sum register")
+    output_register_bytes: PerPE | None = Field(
+        None, description="bytes of the output/partial-sum register (one partial sum); omitted: one accumulator"
+    )
     accumulator_bits: PerPE = Field(32, description="partial-sum width (bits)")
     weight_read_energy: EnergyEntry | None = Field(
         None, description="a PE reading its stationary weight, once per MAC (pJ); omitted: 0"
@@ -299,6 +301,20 @@ class PeConfig(Sourced):
     psum_write_energy: EnergyEntry | None = Field(
         None, description="writing the output/partial-sum register, once per MAC (pJ); omitted: 0"
     )
+
+    @model_validator(mode="after")
+    def _one_partial_sum_per_pe(self) -> PeConfig:
+        """The engine keeps exactly one partial sum per PE (one output in flight, os; one passing
+        partial sum, ws/is): the register must hold one accumulator and not two or more, which the
+        model could not use."""
+        acc = math.ceil(self.accumulator_bits / 8)
+        if self.output_register_bytes is not None and not acc <= self.output_register_bytes < 2 * acc:
+            raise ValueError(
+                f"output_register_bytes {self.output_register_bytes} must hold exactly one "
+                f"{self.accumulator_bits}-bit partial sum ({acc} to {2 * acc - 1} bytes): the engine keeps "
+                "one per PE and does not model a register file of several outputs"
+            )
+        return self
 
 
 class StaticPower(Strict):

@@ -292,3 +292,21 @@ def test_a_third_on_chip_level_for_one_operand_is_refused(tmp_path) -> None:
     lines = proc.stderr.strip().splitlines() + proc.stdout.strip().splitlines()
     assert len(lines) == 1, lines
     assert "memory" in lines[0] and "at most 2 per operand" in lines[0] and "l0" in lines[0]
+
+
+@pytest.mark.parametrize("nbytes", [1, 8])
+def test_an_output_register_the_engine_cannot_honour_is_refused(tmp_path, nbytes: int) -> None:
+    """``pe.output_register_bytes`` must hold exactly one 32-bit partial sum (4–7 bytes): one line, exit 2."""
+    doc = yaml.safe_load(open("hw_configs/tpu_v1_dense.yaml"))
+    doc["pe"]["output_register_bytes"] = nbytes
+    doc["pe"]["sources"]["output_register_bytes"] = "test"
+    path = tmp_path / "reg.yaml"
+    path.write_text(yaml.safe_dump(doc))
+    proc = subprocess.run(
+        [sys.executable, "-m", "nmsim", "gemm", "--m", "8", "--n", "8", "--k", "8", "--hw", str(path)],
+        capture_output=True,
+        text=True,
+    )
+    assert proc.returncode == 2
+    assert proc.stderr.strip().count("\n") == 0
+    assert "output_register_bytes" in proc.stderr and "4 to 7 bytes" in proc.stderr
