@@ -43,11 +43,51 @@ _EREG = HW["e_register"]
 _O_CYC, _O_EN, _O_FELL = OUT["cycles"], OUT["energy_pj"], OUT["fell_back"]
 _G_RES = GEMM["reserved_0"]
 _P = MAP  # the mapper's parameter vector: indices below are frozen at compile time
-_P_M, _P_KB, _P_KBD, _P_EB, _P_AB, _P_META = _P["m"], _P["kb"], _P["kbd"], _P["elem_bytes"], _P["acc_bytes"], _P["meta_bits"]
-_P_LA, _P_CAP, _P_NFP, _P_PT = _P["la"], _P["cap_0"], _P["fill_ports"], _P["port_cycles_0"]
-_P_FPB, _P_FPA, _P_FPW, _P_FPS, _P_FPC = _P["fp_base_0"], _P["fp_a_0"], _P["fp_w_0"], _P["fp_scale_0"], _P["fp_code_0"]
-_P_WORK, _P_FIXED, _P_PORT0, _P_PRO, _P_EPI, _P_BPC = _P["work"], _P["fixed"], _P["port0"], _P["prologue"], _P["epilogue"], _P["bytes_per_cycle"]
-_P_EDR, _P_EIA, _P_STATIC, _P_PORTS = _P["e_dram_rd"], _P["e_inner_a"], _P["static_pj_per_cycle"], _P["ports"]
+_P_KB, _P_KBD = _P["kb"], _P["kbd"]
+_P_CAP, _P_NFP, _P_PT = _P["cap_0"], _P["fill_ports"], _P["port_cycles_0"]
+_P_FPB, _P_FPA, _P_FPW, _P_FPS, _P_FPC = (
+    _P["fp_base_0"],
+    _P["fp_a_0"],
+    _P["fp_w_0"],
+    _P["fp_scale_0"],
+    _P["fp_code_0"],
+)
+_P_WORK, _P_FIXED, _P_PORT0, _P_PRO, _P_EPI, _P_BPC = (
+    _P["work"],
+    _P["fixed"],
+    _P["port0"],
+    _P["prologue"],
+    _P["epilogue"],
+    _P["bytes_per_cycle"],
+)
+_P_EDR, _P_EDW, _P_EFA, _P_EFW, _P_EDO = (
+    _P["e_dram_rd"],
+    _P["e_dram_wr"],
+    _P["e_fill_a"],
+    _P["e_fill_w"],
+    _P["e_drain_o"],
+)
+_P_EIA, _P_EIW, _P_STATIC, _P_PORTS = _P["e_inner_a"], _P["e_inner_w"], _P["static_pj_per_cycle"], _P["ports"]
+_P_SHAPE = tuple(
+    _P[f]
+    for f in (
+        "m",
+        "n",
+        "k",
+        "kc",
+        "kb",
+        "kbd",
+        "elem_bytes",
+        "acc_bytes",
+        "meta_bits",
+        "a_resident",
+        "o_resident",
+        "objective",
+        "repeat",
+    )
+)
+_P_SLOTS = tuple(_P[f] for f in ("la", "lw", "lo", "la_in", "lw_in", "lo_in"))
+_HW_SLOTS = tuple(HW[f] for f in ("lvl_act", "lvl_w", "lvl_out", "lvl_act_in", "lvl_w_in", "lvl_out_in"))
 
 
 @jit
@@ -78,10 +118,25 @@ def _map_params(
     :func:`_evaluate_mode`."""
     p[:] = 0.0
     kb, kbd = _k_chunk(k, kc, int(hw[_R]), dense_schedule)
-    for i, v in enumerate((m, n, k, kc, kb, kbd, int(hw[_EB]), int(hw[_AB]), meta, int(a_res), int(o_res), objective, repeat)):
-        p[_P_M + i] = v
-    for i in range(6):  # la, lw, lo, la_in, lw_in, lo_in: the hardware vector's order
-        p[_P_LA + i] = hw[_LA + i]
+    shape = (
+        m,
+        n,
+        k,
+        kc,
+        kb,
+        kbd,
+        int(hw[_EB]),
+        int(hw[_AB]),
+        meta,
+        int(a_res),
+        int(o_res),
+        objective,
+        repeat,
+    )
+    for i in range(len(_P_SHAPE)):
+        p[_P_SHAPE[i]] = shape[i]
+    for i in range(len(_P_SLOTS)):
+        p[_P_SLOTS[i]] = hw[_HW_SLOTS[i]]
     for s in range(LEVEL_SLOTS):
         p[_P_CAP + s] = max(0.0, hw[_CAP + s] - reserved[s])
     return p
@@ -107,7 +162,9 @@ def _port_binding(p: np.ndarray, fa: int, fw: int) -> int:
     if target <= 0.0:
         return -1
     for i in range(int(p[_P_NFP])):
-        if (fa > 0 or fw > 0) and (p[_P_FPB + i] + p[_P_FPA + i] * fa + p[_P_FPW + i] * fw) * p[_P_FPS + i] >= target:
+        if (fa > 0 or fw > 0) and (p[_P_FPB + i] + p[_P_FPA + i] * fa + p[_P_FPW + i] * fw) * p[
+            _P_FPS + i
+        ] >= target:
             return int(p[_P_FPC + i])
     for code in range(2 * LEVEL_SLOTS + 1):
         if p[_P_PT + code] >= target:
@@ -190,14 +247,14 @@ def _evaluate_mode(
     pro, epi = exposed_bytes(df, rows, cols, m, n, kb, kbd, eb, meta, a_res, o_res)
     bpc = hw[_BPC]
     p[_P_WORK], p[_P_FIXED], p[_P_PORT0], p[_P_PRO], p[_P_EPI], p[_P_BPC] = work, fixed, port, pro, epi, bpc
-    p[_P_EDR], p[_P_EDR + 1] = hw[_EDR], hw[_EDW]
-    p[_P_EDR + 2] = _slot_value(hw, _EWR, la)  # e_fill_a: DRAM reads land in the outer level
-    p[_P_EDR + 3] = _slot_value(hw, _EWR, lw)  # e_fill_w
-    p[_P_EDR + 4] = _slot_value(hw, _ERD, lo)  # e_drain_o: outputs leave the outer level for DRAM
+    p[_P_EDR], p[_P_EDW] = hw[_EDR], hw[_EDW]
+    p[_P_EFA] = _slot_value(hw, _EWR, la)  # DRAM reads land in the outer level
+    p[_P_EFW] = _slot_value(hw, _EWR, lw)
+    p[_P_EDO] = _slot_value(hw, _ERD, lo)  # outputs leave the outer level for DRAM
     if la_in >= 0:  # e_inner_a, e_inner_w: read from the outer level, written into the inner one
         p[_P_EIA] = _slot_value(hw, _ERD, la) + hw[_EWR + la_in]
     if lw_in >= 0:
-        p[_P_EIA + 1] = _slot_value(hw, _ERD, lw) + hw[_EWR + lw_in]
+        p[_P_EIW] = _slot_value(hw, _ERD, lw) + hw[_EWR + lw_in]
     p[_P_STATIC] = hw[_STATIC] / hw[_CLK] * 1e12
     order, mb, nb, d_if, d_f, d_of, q, mb2, nb2, fa, fw = search(p, cm, cn)
     port_cycles = math.ceil(port_time(p, fa, fw))
@@ -231,7 +288,7 @@ def _evaluate_mode(
     if la_in >= 0:
         e_if += float(fa) * repeat * p[_P_EIA]
     if lw_in >= 0:
-        e_f += float(fw) * repeat * p[_P_EIA + 1]
+        e_f += float(fw) * repeat * p[_P_EIW]
     if lo_in >= 0:  # partial sums live in the inner output level; finished outputs drain outward
         e_of = (
             float(of_rd) * hw[_ERD + lo_in]
@@ -319,7 +376,23 @@ def evaluate_gemm(hw: np.ndarray, g: np.ndarray) -> np.ndarray:
     cm, cn = tile_candidates(m), tile_candidates(n)
     p = np.empty(MAP_LEN)
     best = _evaluate_mode(
-        hw, m, n, k, kc, meta_bits, repeat, compat, sparse, False, objective, a_res, o_res, reserved, cm, cn, p
+        hw,
+        m,
+        n,
+        k,
+        kc,
+        meta_bits,
+        repeat,
+        compat,
+        sparse,
+        False,
+        objective,
+        a_res,
+        o_res,
+        reserved,
+        cm,
+        cn,
+        p,
     )
     if sparse and not compat:
         if kc < k:

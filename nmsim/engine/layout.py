@@ -185,7 +185,9 @@ MAP_FIELDS: tuple[str, ...] = (
     "e_inner_w",
     "static_pj_per_cycle",
     *(f"cap_{i}" for i in range(LEVEL_SLOTS)),  # free bytes of each level for one tile
-    *(f"port_cycles_{c}" for c in range(2 * LEVEL_SLOTS + 1)),  # each port's cycles before the fills (port_binding codes)
+    *(
+        f"port_cycles_{c}" for c in range(2 * LEVEL_SLOTS + 1)
+    ),  # each port's cycles before the fills (port_binding codes)
     "fill_ports",  # how many ports carry inner-level fills (the fp_* entries in use)
     *(f"fp_base_{i}" for i in range(FILL_PORTS)),  # its bytes whatever the tiling (per copy)
     *(f"fp_a_{i}" for i in range(FILL_PORTS)),  # 1 when the activation fills pass it

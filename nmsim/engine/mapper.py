@@ -41,11 +41,37 @@ from nmsim.engine.layout import LEVEL_SLOTS, MAP
 MAX_CANDIDATES = 32
 # Compile-time indices into the mapper's parameter vector (numba freezes module-level ints).
 _M, _N, _K, _KC, _KB, _KBD = MAP["m"], MAP["n"], MAP["k"], MAP["kc"], MAP["kb"], MAP["kbd"]
-_EB, _AB, _META, _ARES, _ORES = MAP["elem_bytes"], MAP["acc_bytes"], MAP["meta_bits"], MAP["a_resident"], MAP["o_resident"]
+_EB, _AB, _META, _ARES, _ORES = (
+    MAP["elem_bytes"],
+    MAP["acc_bytes"],
+    MAP["meta_bits"],
+    MAP["a_resident"],
+    MAP["o_resident"],
+)
 _OBJ, _REP, _PORTS = MAP["objective"], MAP["repeat"], MAP["ports"]
-_LA, _LW, _LO, _LA_IN, _LW_IN, _LO_IN = MAP["la"], MAP["lw"], MAP["lo"], MAP["la_in"], MAP["lw_in"], MAP["lo_in"]
-_WORK, _FIXED, _PORT0, _PRO, _EPI, _BPC = MAP["work"], MAP["fixed"], MAP["port0"], MAP["prologue"], MAP["epilogue"], MAP["bytes_per_cycle"]
-_EDR, _EDW, _EFA, _EFW, _EDO = MAP["e_dram_rd"], MAP["e_dram_wr"], MAP["e_fill_a"], MAP["e_fill_w"], MAP["e_drain_o"]
+_LA, _LW, _LO, _LA_IN, _LW_IN, _LO_IN = (
+    MAP["la"],
+    MAP["lw"],
+    MAP["lo"],
+    MAP["la_in"],
+    MAP["lw_in"],
+    MAP["lo_in"],
+)
+_WORK, _FIXED, _PORT0, _PRO, _EPI, _BPC = (
+    MAP["work"],
+    MAP["fixed"],
+    MAP["port0"],
+    MAP["prologue"],
+    MAP["epilogue"],
+    MAP["bytes_per_cycle"],
+)
+_EDR, _EDW, _EFA, _EFW, _EDO = (
+    MAP["e_dram_rd"],
+    MAP["e_dram_wr"],
+    MAP["e_fill_a"],
+    MAP["e_fill_w"],
+    MAP["e_drain_o"],
+)
 _EIA, _EIW, _STATIC = MAP["e_inner_a"], MAP["e_inner_w"], MAP["static_pj_per_cycle"]
 _CAP, _NFP = MAP["cap_0"], MAP["fill_ports"]
 _FPB, _FPA, _FPW, _FPS = MAP["fp_base_0"], MAP["fp_a_0"], MAP["fp_w_0"], MAP["fp_scale_0"]
@@ -83,9 +109,7 @@ def tile_candidates(dim: int) -> np.ndarray:
 
 
 @jit
-def _fits(
-    fa: float, fw: float, fo: float, la: int, lw: int, lo: int, cap: np.ndarray, strict: bool
-) -> bool:
+def _fits(fa: float, fw: float, fo: float, la: int, lw: int, lo: int, cap: np.ndarray, strict: bool) -> bool:
     """Do footprints (bytes) of activations, weights, outputs fit their levels' free capacity ``cap``
     (indexed by level slot)? Operands sharing a slot add up. An operand with no level (slot -1) fits
     only with a zero footprint when ``strict`` (the DRAM-level tile); otherwise it takes no room
@@ -140,7 +164,22 @@ def every_tile_fits(p: np.ndarray) -> bool:
         mb = 1 if order == 1 else m
         nb = 1 if order == 2 else n
         if not _tile_fits(
-            order, mb, nb, k, kc, kb, kbd, eb, ab, meta, a_res, int(p[_LA]), int(p[_LW]), int(p[_LO]), cap, True
+            order,
+            mb,
+            nb,
+            k,
+            kc,
+            kb,
+            kbd,
+            eb,
+            ab,
+            meta,
+            a_res,
+            int(p[_LA]),
+            int(p[_LW]),
+            int(p[_LO]),
+            cap,
+            True,
         ):
             return False
         if inner and not _tile_fits(
@@ -223,16 +262,22 @@ def _frontier(
     f0 = np.full(cm.shape[0], -1, dtype=np.int64)
     j = cn.shape[0] - 1
     for i in range(cm.shape[0]):
-        while j >= 0 and not _tile_fits(0, cm[i], cn[j], k, kc, kb, kbd, eb, ab, meta, a_resident, la, lw, lo, cap, strict):
+        while j >= 0 and not _tile_fits(
+            0, cm[i], cn[j], k, kc, kb, kbd, eb, ab, meta, a_resident, la, lw, lo, cap, strict
+        ):
             j -= 1
         if j < 0:
             break
         f0[i] = j
     f1 = -1
-    while f1 + 1 < cn.shape[0] and _tile_fits(1, 1, cn[f1 + 1], k, kc, kb, kbd, eb, ab, meta, a_resident, la, lw, lo, cap, strict):
+    while f1 + 1 < cn.shape[0] and _tile_fits(
+        1, 1, cn[f1 + 1], k, kc, kb, kbd, eb, ab, meta, a_resident, la, lw, lo, cap, strict
+    ):
         f1 += 1
     f2 = -1
-    while f2 + 1 < cm.shape[0] and _tile_fits(2, cm[f2 + 1], 1, k, kc, kb, kbd, eb, ab, meta, a_resident, la, lw, lo, cap, strict):
+    while f2 + 1 < cm.shape[0] and _tile_fits(
+        2, cm[f2 + 1], 1, k, kc, kb, kbd, eb, ab, meta, a_resident, la, lw, lo, cap, strict
+    ):
         f2 += 1
     return f0, f1, f2
 
@@ -376,7 +421,9 @@ def _inner_search(
 
 
 @jit
-def search(p: np.ndarray, cm: np.ndarray, cn: np.ndarray) -> tuple[int, int, int, int, int, int, int, int, int, int, int]:
+def search(
+    p: np.ndarray, cm: np.ndarray, cn: np.ndarray
+) -> tuple[int, int, int, int, int, int, int, int, int, int, int]:
     """Best mapping of one of ``repeat`` GEMM copies: (order, Mb, Nb, A, W, O DRAM bytes, inner order,
     inner Mb, inner Nb, A, W bytes moved outer → inner level); inner order -1 when no operand has an
     inner level.
@@ -389,12 +436,11 @@ def search(p: np.ndarray, cm: np.ndarray, cn: np.ndarray) -> tuple[int, int, int
     The bound: on the latency objective :func:`_latency_bound`; otherwise the fewest fills any inner
     tiling can have (the outer tile itself as the inner tile).
     """
-    m, n, k, kc, kb, kbd = int(p[_M]), int(p[_N]), int(p[_K]), int(p[_KC]), int(p[_KB]), int(p[_KBD])
-    eb, ab, meta, a_resident, o_resident = int(p[_EB]), int(p[_AB]), int(p[_META]), p[_ARES] != 0.0, p[_ORES] != 0.0
+    m, n, k, kc = int(p[_M]), int(p[_N]), int(p[_K]), int(p[_KC])
+    eb, meta, a_resident, o_resident = int(p[_EB]), int(p[_META]), p[_ARES] != 0.0, p[_ORES] != 0.0
     objective = int(p[_OBJ])
     la, lw, lo = int(p[_LA]), int(p[_LW]), int(p[_LO])
     has_inner = p[_LA_IN] >= 0 or p[_LW_IN] >= 0 or p[_LO_IN] >= 0
-    cap = p[_CAP : _CAP + LEVEL_SLOTS]
     a = 0 if a_resident else m * k * eb
     w = kc * n * eb + ceil_div(kc * n * meta, 8)
     o = 0 if o_resident else m * n * eb

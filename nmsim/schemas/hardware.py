@@ -289,7 +289,8 @@ class PeConfig(Sourced):
         1, description="weights a PE holds (ws): a K segment reduced inside the PE, no partial-sum spill"
     )
     output_register_bytes: PerPE | None = Field(
-        None, description="bytes of the output/partial-sum register (one partial sum); omitted: one accumulator"
+        None,
+        description="bytes of the output/partial-sum register (one partial sum); omitted: one accumulator",
     )
     accumulator_bits: PerPE = Field(32, description="partial-sum width (bits)")
     weight_read_energy: EnergyEntry | None = Field(

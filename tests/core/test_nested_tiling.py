@@ -7,6 +7,7 @@ import copy
 import itertools
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -67,7 +68,14 @@ def two_level(
         kw2["read_bytes_per_cycle"] = l2_read
     levels.append(_level("l2", ["activations", "weights", "outputs"], 10.0, 20.0, **kw2))
     levels.append(
-        _level("dram", ["activations", "weights", "outputs"], 100.0, 100.0, bandwidth_gbps=1e6, double_buffer=False)
+        _level(
+            "dram",
+            ["activations", "weights", "outputs"],
+            100.0,
+            100.0,
+            bandwidth_gbps=1e6,
+            double_buffer=False,
+        )
     )
     doc["memory"]["levels"] = levels
     return hardware_from_document(doc, "two-level test config")
@@ -144,7 +152,9 @@ def test_an_inner_level_without_port_limits_keeps_the_cycles(m, n, k, l1, nm, da
     assert b.cycles == a.cycles
 
 
-def _brute_force(p: np.ndarray, cm: np.ndarray, cn: np.ndarray, check_bound: bool = False) -> tuple[float, float]:
+def _brute_force(
+    p: np.ndarray, cm: np.ndarray, cn: np.ndarray, check_bound: bool = False
+) -> tuple[float, float]:
     """The best (cycles, pJ) over every outer tile × every inner tile, no pruning, no two pointers.
     ``check_bound``: also assert that the latency bound of each outer tile is no better than its
     best inner tiling (latency objective)."""
@@ -173,12 +183,16 @@ def _brute_force(p: np.ndarray, cm: np.ndarray, cn: np.ndarray, check_bound: boo
         f0, f1, f2 = mapper._frontier(p, cm, cn, la2, lw2, lo2, False, False)
         table = mapper._latency_bound_table(p, cm, cn, f0, f1, f2, a, w) if f0[0] >= 0 else None
     for _, bm, bn, ta, tw in outers:
-        inner = [(0, x, y) for x in cm if x <= bm for y in cn if y <= bn if fits(0, x, y, False, (la2, lw2, lo2))]
+        inner = [
+            (0, x, y) for x in cm if x <= bm for y in cn if y <= bn if fits(0, x, y, False, (la2, lw2, lo2))
+        ]
         inner += [(1, 1, y) for y in cn if y <= bn and fits(1, 1, y, False, (la2, lw2, lo2))]
         inner += [(2, x, 1) for x in cm if x <= bm and fits(2, x, 1, False, (la2, lw2, lo2))]
         if not inner:
             inner = [(0, 1, 1)]
-        costs = [mapper._cost(p, ta, tw, o, *mapper.inner_fills(p, q, x, y, bm, bn, a, w)) for q, x, y in inner]
+        costs = [
+            mapper._cost(p, ta, tw, o, *mapper.inner_fills(p, q, x, y, bm, bn, a, w)) for q, x, y in inner
+        ]
         here = min(costs, key=lambda ce: key(*ce))
         if check_bound and table is not None:
             assert key(*mapper._latency_bound(p, ta, tw, o, *table)) <= key(*here)
@@ -215,13 +229,19 @@ def test_the_bounded_search_equals_brute_force(
     p[MAP["ports"]] = 1.0
     p[MAP["work"]], p[MAP["fixed"]], p[MAP["bytes_per_cycle"]] = work, 10, bpc
     p[MAP["prologue"]], p[MAP["epilogue"]] = 16, 16
-    for f, v in (("e_dram_rd", 100), ("e_dram_wr", 100), ("e_fill_a", 20), ("e_fill_w", 20), ("e_drain_o", 10)):
+    for f, v in (
+        ("e_dram_rd", 100),
+        ("e_dram_wr", 100),
+        ("e_fill_a", 20),
+        ("e_fill_w", 20),
+        ("e_drain_o", 10),
+    ):
         p[MAP[f]] = v
     p[MAP["e_inner_a"]], p[MAP["e_inner_w"]] = e_a, e_w
     p[MAP["static_pj_per_cycle"]] = static
     _add_fill_port(p, 0.0, through[0], through[1], port_bw, 1, 2)  # e.g. the L2 read port
     cm, cn = mapper.tile_candidates(m), mapper.tile_candidates(n)
-    order, mb, nb, ta, tw, o, q, mb2, nb2, fa, fw = mapper.search(p, cm, cn)
+    _, _, _, ta, tw, o, _, _, _, fa, fw = mapper.search(p, cm, cn)
     got = mapper._cost(p, ta, tw, o, fa, fw)
     assert got == _brute_force(p, cm, cn, check_bound=objective == 0)
 
@@ -276,7 +296,7 @@ def test_two_level_cycles_never_fall_as_a_dim_grows(m, n, k, dim, step, l1, port
 
 def test_a_third_on_chip_level_for_one_operand_is_refused(tmp_path) -> None:
     """Schema: more than two on-chip levels per operand → one line naming the field, exit 2."""
-    doc = copy.deepcopy(yaml.safe_load(open("hw_configs/nvidia_a100_sxm.yaml")))
+    doc = copy.deepcopy(yaml.safe_load(Path("hw_configs/nvidia_a100_sxm.yaml").read_text()))
     levels = doc["memory"]["levels"]
     extra = copy.deepcopy(levels[1])  # shared_memory (activations, weights)
     extra["name"] = "l0"
@@ -297,7 +317,7 @@ def test_a_third_on_chip_level_for_one_operand_is_refused(tmp_path) -> None:
 @pytest.mark.parametrize("nbytes", [1, 8])
 def test_an_output_register_the_engine_cannot_honour_is_refused(tmp_path, nbytes: int) -> None:
     """``pe.output_register_bytes`` must hold exactly one 32-bit partial sum (4–7 bytes): one line, exit 2."""
-    doc = yaml.safe_load(open("hw_configs/tpu_v1_dense.yaml"))
+    doc = yaml.safe_load(Path("hw_configs/tpu_v1_dense.yaml").read_text())
     doc["pe"]["output_register_bytes"] = nbytes
     doc["pe"]["sources"]["output_register_bytes"] = "test"
     path = tmp_path / "reg.yaml"
