@@ -376,51 +376,19 @@ def evaluate_gemm(hw: np.ndarray, g: np.ndarray) -> np.ndarray:
     cm, cn = tile_candidates(m), tile_candidates(n)
     p = np.empty(MAP_LEN)
     best = _evaluate_mode(
-        hw,
-        m,
-        n,
-        k,
-        kc,
-        meta_bits,
-        repeat,
-        compat,
-        sparse,
-        False,
-        objective,
-        a_res,
-        o_res,
-        reserved,
-        cm,
-        cn,
-        p,
-    )
+        hw, m, n, k, kc, meta_bits, repeat, compat, sparse, False, objective, a_res, o_res, reserved, cm, cn, p
+    )  # fmt: skip
     if sparse and not compat:
         if kc < k:
             alt = _evaluate_mode(
-                hw,
-                m,
-                n,
-                k,
-                kc,
-                meta_bits,
-                repeat,
-                compat,
-                sparse,
-                True,
-                objective,
-                a_res,
-                o_res,
-                reserved,
-                cm,
-                cn,
-                p,
-            )
+                hw, m, n, k, kc, meta_bits, repeat, compat, sparse, True, objective, a_res, o_res, reserved, cm, cn, p
+            )  # fmt: skip
             if _better(objective, alt, best):
                 best = alt
         if hw[_FALLBACK] != 0.0:
             dense = _evaluate_mode(
                 hw, m, n, k, k, 0, repeat, compat, False, False, objective, a_res, o_res, reserved, cm, cn, p
-            )
+            )  # fmt: skip
             if _better(objective, dense, best):
                 best = dense
                 best[_O_FELL] = 1.0

@@ -469,19 +469,26 @@ def search(
     if tight:
         c_sorted, e_min = _latency_bound_table(p, cm, cn, f0, f1, f2, a_full, w)
     bidx = -1  # the worst case is first in the enumeration: ties keep it
-    # Pass 0 bounds the largest outer tile of each (order, Mb) and expands the most promising
-    # first, so that pass 1 (the full enumeration) prunes against a good incumbent. Ties are broken
-    # by enumeration index, so the answer does not depend on the visiting order.
+    # The most promising outer tile is expanded first, so that the full enumeration prunes against
+    # a good incumbent. Ties are broken by enumeration index: the answer does not depend on the
+    # visiting order.
     sel_c, sel_e, sel_idx = math.inf, math.inf, -1
     sel_o, sel_i, sel_jj = 0, 0, 0
     jn_all = cn.shape[0] - 1
-    for phase in range(2):
+    # phase 0: bound the largest outer tile of each (order, Mb); 1: expand the best of them; 2: all
+    for phase in range(3):
+        if phase == 1 and sel_idx < 0:
+            continue
         for order in range(3):
+            if phase == 1 and order != sel_o:
+                continue
             for i in range(_outer_count(order, cm, g1, g2)):
                 if order == 0 and g0[i] < 0:
                     break
+                if phase == 1 and i != sel_i:
+                    continue
                 # order 0 scans Nb downwards from the largest that fits; 1 and 2 have one candidate
-                jj = g0[i] if order == 0 else 0
+                jj = sel_jj if phase == 1 else (g0[i] if order == 0 else 0)
                 while jj >= 0:
                     idx = order * 4096 + i * 64 + (jn_all - jj)
                     mb, nb, im, jn, ta, tw = _outer_tile(order, i, jj, m, n, cm, cn, a, w)
@@ -503,16 +510,7 @@ def search(
                         bc, be, bidx = c, e, cidx
                         best_o, best_mb, best_nb, best_a, best_w = order, mb, nb, ta, tw
                         bq, bmb2, bnb2, bfa, bfw = q, mb2, nb2, fa, fw
-                    jj = jj - 1 if order == 0 else -1
-        if phase == 0 and sel_idx >= 0:
-            mb, nb, im, jn, ta, tw = _outer_tile(sel_o, sel_i, sel_jj, m, n, cm, cn, a, w)
-            ok, c, e, q, mb2, nb2, fa, fw, cidx = _inner_search(
-                p, cm, cn, f0, f1, f2, im, jn, mb, nb, ta, tw, o, bc, be, a_full, w, sel_idx, bidx
-            )
-            if ok:
-                bc, be, bidx = c, e, cidx
-                best_o, best_mb, best_nb, best_a, best_w = sel_o, mb, nb, ta, tw
-                bq, bmb2, bnb2, bfa, bfw = q, mb2, nb2, fa, fw
+                    jj = jj - 1 if order == 0 and phase == 2 else -1
     return _reported(best_o, best_mb, best_nb, best_a, best_w, o, bq, bmb2, bnb2, bfa, bfw)
 
 

@@ -294,6 +294,12 @@ def test_two_level_cycles_never_fall_as_a_dim_grows(m, n, k, dim, step, l1, port
     assert _cycles(hw, *bigger, None) >= _cycles(hw, m, n, k, None)
 
 
+def _gemm_cli(hw_path: Path) -> subprocess.CompletedProcess:
+    """``nmsim gemm`` on an 8×8×8 GEMM with the config at ``hw_path``."""
+    cmd = [sys.executable, "-m", "nmsim", "gemm", "--m", "8", "--n", "8", "--k", "8", "--hw", str(hw_path)]
+    return subprocess.run(cmd, capture_output=True, text=True)
+
+
 def test_a_third_on_chip_level_for_one_operand_is_refused(tmp_path) -> None:
     """Schema: more than two on-chip levels per operand → one line naming the field, exit 2."""
     doc = copy.deepcopy(yaml.safe_load(Path("hw_configs/nvidia_a100_sxm.yaml").read_text()))
@@ -303,11 +309,7 @@ def test_a_third_on_chip_level_for_one_operand_is_refused(tmp_path) -> None:
     levels.insert(0, extra)  # activations and weights now in l0, shared_memory and l2
     path = tmp_path / "deep.yaml"
     path.write_text(yaml.safe_dump(doc))
-    proc = subprocess.run(
-        [sys.executable, "-m", "nmsim", "gemm", "--m", "8", "--n", "8", "--k", "8", "--hw", str(path)],
-        capture_output=True,
-        text=True,
-    )
+    proc = _gemm_cli(path)
     assert proc.returncode == 2
     lines = proc.stderr.strip().splitlines() + proc.stdout.strip().splitlines()
     assert len(lines) == 1, lines
@@ -322,11 +324,7 @@ def test_an_output_register_the_engine_cannot_honour_is_refused(tmp_path, nbytes
     doc["pe"]["sources"]["output_register_bytes"] = "test"
     path = tmp_path / "reg.yaml"
     path.write_text(yaml.safe_dump(doc))
-    proc = subprocess.run(
-        [sys.executable, "-m", "nmsim", "gemm", "--m", "8", "--n", "8", "--k", "8", "--hw", str(path)],
-        capture_output=True,
-        text=True,
-    )
+    proc = _gemm_cli(path)
     assert proc.returncode == 2
     assert proc.stderr.strip().count("\n") == 0
     assert "output_register_bytes" in proc.stderr and "4 to 7 bytes" in proc.stderr
