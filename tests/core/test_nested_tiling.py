@@ -328,3 +328,23 @@ def test_an_output_register_the_engine_cannot_honour_is_refused(tmp_path, nbytes
     assert proc.returncode == 2
     assert proc.stderr.strip().count("\n") == 0
     assert "output_register_bytes" in proc.stderr and "4 to 7 bytes" in proc.stderr
+
+
+def test_a_two_level_sweep_equals_simulate() -> None:
+    """Sweeps on the two-level A100 (with residency, so reserved L2 bytes reach the mapper) equal
+    ``nmsim.simulate`` bit for bit, shared-memory capacity swept by its level name."""
+    from nmsim.explore.plan import make_plan
+    from nmsim.explore.spec import make_spec
+    from nmsim.explore.sweep import run_sweep
+    from tests.explore.synthetic import toy_trace
+    from tests.explore.test_explore_exact import assert_rows_equal
+
+    spec = make_spec(
+        traces=[toy_trace(), "wmt_transformer_1x8"],
+        nm=["recorded", "2:4", "dense"],
+        hw=["nvidia_a100_sxm"],
+        params={"memory.levels.shared_memory.capacity_bytes": [16384, 167936]},
+    )
+    res = run_sweep(spec, scheduler="inline")
+    assert len(res.table) == 2 * 3 * 2
+    assert_rows_equal(res.table, make_plan(spec))
