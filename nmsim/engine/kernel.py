@@ -236,10 +236,10 @@ def _evaluate_mode(
             if hw[_WRBW + slot] > 0:
                 p[_P_PT + 2 * slot + 1] = wr * repeat / hw[_WRBW + slot]
                 port = max(port, p[_P_PT + 2 * slot + 1])
-            # the ports the inner-level fills pass: the outer level's read, the inner level's write
-            fill_rd_a, fill_rd_w = la_in >= 0 and la == slot, lw_in >= 0 and lw == slot
-            _add_fill_port(p, rd, fill_rd_a, fill_rd_w, hw[_RDBW + slot], repeat, 2 * slot)
-            _add_fill_port(p, wr, la_in == slot, lw_in == slot, hw[_WRBW + slot], repeat, 2 * slot + 1)
+            if la_in >= 0 or lw_in >= 0:  # the ports the fills pass: outer level's read, inner's write
+                fill_rd_a, fill_rd_w = la_in >= 0 and la == slot, lw_in >= 0 and lw == slot
+                _add_fill_port(p, rd, fill_rd_a, fill_rd_w, hw[_RDBW + slot], repeat, 2 * slot)
+                _add_fill_port(p, wr, la_in == slot, lw_in == slot, hw[_WRBW + slot], repeat, 2 * slot + 1)
         if hw[_MBPC] > 0:
             p[_P_PT + 2 * LEVEL_SLOTS] = meta_read / hw[_MBPC]
             port = max(port, p[_P_PT + 2 * LEVEL_SLOTS])
