@@ -1,4 +1,4 @@
-"""The mapper: DRAM-level tile sizes and loop order of one GEMM under the on-chip capacities.
+"""The mapper: tile sizes and loop order of one GEMM at every on-chip level, under their capacities.
 
 The output is blocked into Mb×Nb tiles; K passes through the array in chunks of ``kb`` compacted
 rows (one fold's rows; fewer when a sparse layer runs the dense layer's schedule). Three loop orders
@@ -24,8 +24,18 @@ pointers and the whole search is O(candidates) capacity checks per loop order (�
 Objective (``objective``): 0 latency (cycles, ties → energy), 1 energy (pJ, ties → cycles), 2 EDP
 (cycles × pJ, ties → cycles); remaining ties keep the first candidate in the fixed enumeration order
 (order 0, 1, 2; ascending Mb, then Nb), so the choice is deterministic. The energy compared here is
-the part the tiling changes: DRAM transfers, the on-chip fills and drains they cause, and static
-power over the cycles.
+the part the tiling changes: DRAM transfers, the on-chip fills and drains they cause, the fills of
+inner levels and static power over the cycles.
+
+Two on-chip levels (an operand's chain, :meth:`nmsim.schemas.hardware.MemoryConfig.chain_of`): the
+table above is the outer (DRAM-level) tiling; each outer tile — a sub-GEMM Mb×Nb×K (order 0), M×Nb
+(1) or Mb×N (2) — is tiled again in the same three orders under the inner levels' capacities
+(operands without an inner level take no room there). The bytes moved outer → inner are the
+table's with the outer tiles counted exactly (:func:`inner_fills`, :func:`nested_blocks`); they
+load the outer level's read port and the inner level's write port (:func:`port_time`) and cost
+read + write energy. :func:`search` is exhaustive over outer × inner candidates with an exact
+bound (docs/model.md, "How the joint search is bounded"); with one on-chip level per operand it is
+the one-level loop above, unchanged.
 """
 
 from __future__ import annotations
