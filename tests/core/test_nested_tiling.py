@@ -52,14 +52,18 @@ def two_level(
     dataflow: str = "os",
     inner: bool = True,
     modes: list[str] | None = None,
+    cores: int = 1,
+    per_core: bool = False,
 ) -> HardwareConfig:
     """L1 (activations, weights; not double-buffered) inside L2 (all operands, double-buffered), DRAM.
     Energies per byte: L1 read 1 / write 2, L2 read 10 / write 20, DRAM 100; no static power.
     ``inner=False``: the same config without L1 (the one-level reference)."""
     doc = migrate_hardware(tiny_doc(rows=rows, cols=cols, dataflow=dataflow, modes=modes))
+    doc["array"]["cores"] = cores
+    doc["array"]["sources"]["cores"] = "test"
     levels = []
     if inner:
-        kw: dict = {"capacity_bytes": l1_bytes, "double_buffer": False}
+        kw: dict = {"capacity_bytes": l1_bytes, "double_buffer": False, "per_core": per_core}
         if l1_write is not None:
             kw["write_bytes_per_cycle"] = l1_write
         levels.append(_level("l1", ["activations", "weights"], 1.0, 2.0, **kw))
@@ -130,6 +134,19 @@ def test_the_fills_bind_an_l2_read_port() -> None:
     assert (r.mapping["inner_tile"]["tile_m"], r.mapping["inner_tile"]["tile_n"]) == (4, 1)
     one = nmsim.simulate_gemm(8, 16, 8, two_level(inner=False))
     assert r.cycles == one.cycles + 80 - 64
+
+
+def test_a_per_core_level_has_per_core_ports() -> None:
+    """The hand-worked GEMM on 4 cores with a per-core L1 write port of 1 B/cycle: the chip writes
+    4 B/cycle into the four L1s, so the 320 fill bytes take 80 cycles; the folds take 16 (8 folds over
+    4 cores: 2 waves × max(K=8, R=4)). A chip-wide L1 with the same port takes 320. Each core's
+    tile must fit its own 40 B, so the tiling is the single-core one."""
+    per_core = nmsim.simulate_gemm(8, 16, 8, two_level(l1_write=1.0, cores=4, per_core=True))
+    chip = nmsim.simulate_gemm(8, 16, 8, two_level(l1_write=1.0, cores=4))
+    assert (per_core.mapping["port_cycles"], chip.mapping["port_cycles"]) == (80, 320)
+    assert per_core.mapping["port_binding"] == "l1 write port"
+    assert per_core.mapping["inner_tile"] == chip.mapping["inner_tile"]
+    assert per_core.mapping["inner_tile"]["fill_filter_bytes"] == 256
 
 
 @settings(max_examples=40, deadline=None, derandomize=True)
