@@ -203,7 +203,7 @@ def train_grid(
         )
     pats = None
     if patterns is not None:
-        pats = [str(parse_nm(p, "patterns")) for p in patterns.split(",") if p.strip()]
+        pats = [parse_nm(p, "patterns") for p in patterns.split(",") if p.strip()]
         if not pats or len(pats) > MAX_SEEDS:
             raise NmsimInputError(
                 "patterns", f"1 to {MAX_SEEDS} comma-separated N:M targets, e.g. 2:4,1:8", patterns

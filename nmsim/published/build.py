@@ -37,13 +37,14 @@ class BuiltTrace:
     trace: Trace
 
 
-def _slug(text: str) -> str:
-    return text.replace(":", "x")
+def _slug(text: object) -> str:
+    """``text`` (a label or a pattern) for a file or trace name: ``1:8`` → ``1x8``."""
+    return str(text).replace(":", "x")
 
 
 def file_name(row: PublishedRow) -> str:
     """``<cell>_<target>[_<variant>].json``, e.g. ``srste+qk1x4_1x8_dense-10k.json``."""
-    parts = [_slug(row.cell)] + ([] if row.target == "dense" else [_slug(row.target)])
+    parts = [_slug(row.cell)] + ([] if row.target.is_dense else [_slug(row.target)])
     parts += [row.variant] if row.variant else []
     return "_".join(parts) + ".json"
 
@@ -77,9 +78,9 @@ def build_trace(paper: PaperTables, row: PublishedRow, base: Trace) -> Trace:
         trace = apply_nm(trace, row.target, "ff")
         sparsified = [la.name for la in trace.layers if in_scope(la, row.scope)]
         attn_layers = [la.name for la in trace.layers if in_scope(la, row.scope) and la.role != "ff"]
-    params: dict = {"cell": row.cell, "recipe": row.recipe, "nm": row.target, "scope": row.scope}
+    params: dict = {"cell": row.cell, "recipe": row.recipe, "nm": str(row.target), "scope": row.scope}
     if row.attn is not None:
-        params["attn_nm"] = row.attn
+        params["attn_nm"] = str(row.attn)
     if row.variant is not None:
         params["variant"] = row.variant
     if setup.epochs is not None:
@@ -108,7 +109,7 @@ def build_trace(paper: PaperTables, row: PublishedRow, base: Trace) -> Trace:
     tokens = sum(la.m or 0 for la in base.layers if la.name in _FIRST_QUERIES)
     record = TrainingRecord(
         recipe=row.family,
-        target=row.target,
+        target=str(row.target),
         params=params,
         total_steps=run.total,
         batch_size=setup.batch,
@@ -138,7 +139,7 @@ def build_trace(paper: PaperTables, row: PublishedRow, base: Trace) -> Trace:
             "model": model.label,
         },
     )
-    target = "" if row.target == "dense" else f"-{_slug(row.target)}"
+    target = "" if row.target.is_dense else f"-{_slug(row.target)}"
     scope = "FF" if row.attn is None else f"FF + {row.attn} {row.scope.removeprefix('ff+').upper()}"
     what = "dense" if row.recipe == "dense" else f"{row.recipe} to {row.target} ({scope})"
     variant = f", variant {row.variant}" if row.variant else ""

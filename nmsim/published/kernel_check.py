@@ -26,6 +26,7 @@ from nmsim.schemas.gpu import SoftwareSparseKernel
 from nmsim.schemas.hardware import HardwareConfig
 from nmsim.schemas.trace import Layer, Trace
 from nmsim.sim.simulate import simulate
+from nmsim.sparsity import parse_pattern
 
 ZOO = Path(__file__).resolve().parents[2] / "traces" / "zoo"
 FF_ROLE = "ff"
@@ -99,7 +100,7 @@ def end_to_end_speedups(hw_name: str, patterns: list[str], trace: Trace) -> dict
     dense_s = simulate(fp32, hw).totals.latency_s
     return {
         p: 1.0
-        if p == "dense"
+        if parse_pattern(p, "patterns").is_dense
         else dense_s / simulate(ff_pruned(fp32, p), hw, sparse_kernel="software").totals.latency_s
         for p in patterns
     }
@@ -123,7 +124,7 @@ def _gaps(table: SpeedupTable, modelled: dict[str, float], hardware: str, config
     return [
         Gap(table.id, hardware, config, p, table.speedup(hardware, p), modelled[p])
         for p in table.patterns
-        if p != table.relative_to
+        if parse_pattern(p, "patterns") != parse_pattern(table.relative_to, "relative_to")
     ]
 
 

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 
 from nmsim.errors import NmsimInputError
 from nmsim.published.tables import RECIPES, Column, PaperTables, Settings, Table
+from nmsim.sparsity import DENSE, Pattern, parse_pattern
 
 SDGF_SLIP = (
     'the paper labels this row "MDGF-{kind}" in Table 12, but its overall score equals Table 4\'s '
@@ -23,6 +24,8 @@ SDGF_SLIP = (
 class PublishedRow:
     """One published run: its identity, its value(s) in the table's unit, and where they come from.
 
+    ``target`` (the FF layers' pattern) and ``attn`` (the Q/K(/V) pattern of mixed rows) are typed
+    patterns, parsed once from the data file's strings here (``str()`` gives their spelling back).
     ``accuracy``: the headline metric as printed; ``extra``: a long table's other columns (same unit);
     ``settings``: the schedule numbers the tables state; ``citations``: 'Table 2, row "1:32 (FF)",
     column "MDGF-Exponential"' per cell; ``caveats``: what a reader must know.
@@ -30,9 +33,9 @@ class PublishedRow:
 
     model: str
     recipe: str
-    target: str
+    target: Pattern
     scope: str
-    attn: str | None
+    attn: Pattern | None
     variant: str | None
     accuracy: float
     settings: Settings
@@ -42,7 +45,7 @@ class PublishedRow:
     extra: dict[str, float] = field(default_factory=dict)
 
     @property
-    def key(self) -> tuple[str, str, str, str, str | None, str | None]:
+    def key(self) -> tuple[str, str, Pattern, str, Pattern | None, str | None]:
         return (self.model, self.recipe, self.target, self.scope, self.attn, self.variant)
 
     @property
@@ -74,12 +77,12 @@ def _cell_rows(paper: PaperTables, table: Table) -> list[PublishedRow]:
             recipe = column.recipe or row.recipe
             assert recipe is not None
             cell = row.cells.get(recipe)
-            target = "dense" if recipe == "dense" else (column.target or row.target)
-            if target is None:
-                raise NmsimInputError(
-                    f"tables[{table.id}].rows", "a target from the row or the column", row.label
-                )
             dense = recipe == "dense"
+            field = f"tables[{table.id}].rows"
+            target_text = column.target or row.target
+            if not dense and target_text is None:
+                raise NmsimInputError(field, "a target from the row or the column", row.label)
+            target = DENSE if dense or target_text is None else parse_pattern(target_text, field)
             variant = None if dense else (cell and cell.variant) or column.variant or row.variant
             settings = Settings()
             if not dense:
@@ -102,7 +105,7 @@ def _cell_rows(paper: PaperTables, table: Table) -> list[PublishedRow]:
                     recipe=recipe,
                     target=target,
                     scope="ff" if dense else row.scope,
-                    attn=None if dense else row.attn,
+                    attn=None if dense or row.attn is None else parse_pattern(row.attn, field),
                     variant=variant,
                     accuracy=float(value),
                     settings=settings,

@@ -24,11 +24,12 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from nmsim.errors import NmsimInputError
 from nmsim.published.rows import PublishedRow
 from nmsim.published.tables import CodeDefaults, Setup
 from nmsim.schedules import geometric_patterns, stepwise_patterns
 from nmsim.schemas.trace import GradMode, Phase, PhaseLayerState
-from nmsim.sparsity import NM, parse_nm
+from nmsim.sparsity import NM, Pattern
 
 
 @dataclass(frozen=True)
@@ -184,12 +185,19 @@ def run_lengths(row: PublishedRow, setup: Setup, defaults: CodeDefaults) -> tupl
     return Lengths(total, dense, finetune, unit, beta), prov
 
 
+def _sparse_target(pattern: Pattern, field: str) -> NM:
+    """A sparse recipe's target: an N:M pattern (dense or unstructured has no N:M schedule)."""
+    if not isinstance(pattern, NM):
+        raise NmsimInputError(field, "an 'n:m' pattern for a sparse recipe", str(pattern))
+    return pattern
+
+
 def phases(row: PublishedRow, run: Lengths, defaults: CodeDefaults, attn_layers: list[str]) -> list[Phase]:
     """The run's phases; a mixed row's attention projections (``attn_layers``) get per-layer overrides."""
     if row.recipe == "dense":
         return [Phase(name="dense", kind="dense", start_step=0, end_step=run.total, grad_mode="autodiff")]
-    ff = group_segments(row.recipe, parse_nm(row.target), run, defaults)
-    attn = group_segments(row.recipe, parse_nm(row.attn), run, defaults) if row.attn else []
+    ff = group_segments(row.recipe, _sparse_target(row.target, "target"), run, defaults)
+    attn = group_segments(row.recipe, _sparse_target(row.attn, "attn"), run, defaults) if row.attn else []
     cuts = sorted({s.start for s in ff} | {s.start for s in attn} | {run.total})
     out: list[Phase] = []
     for a, b in itertools.pairwise(cuts):

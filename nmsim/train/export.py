@@ -20,6 +20,7 @@ from nmsim.schemas.trace import (
     Trace,
     TrainingRecord,
 )
+from nmsim.sparsity import DENSE, Pattern
 from nmsim.train.masks import grouped_rows
 from nmsim.train.selectors import eligible_layers, layer_role
 from nmsim.train.sparsifier import Sparsifier, _unwrap
@@ -74,18 +75,18 @@ def record_gemms(model: nn.Module, run_forward: Callable[[], Any]) -> list[dict[
     return out
 
 
-def _final_state(sp: Sparsifier | None, name: str) -> tuple[str, torch.Tensor | None, int]:
-    """(pattern text, effective weight or None, mask-stat block) of a layer at the end of training."""
+def _final_state(sp: Sparsifier | None, name: str) -> tuple[Pattern, torch.Tensor | None, int]:
+    """(pattern, effective weight or None, mask-stat block) of a layer at the end of training."""
     if sp is None or name not in sp.layers:
-        return "dense", None, 0
+        return DENSE, None, 0
     st = sp.state
     if name not in sp.layers_in_force(st):
-        return "dense", None, 0
+        return DENSE, None, 0
     w = sp.effective_weights()[name]
     block = sp.plan.block_for(st.stage)
     if st.decay > 0.0:
-        return "dense", w, block
-    return st.pattern_text, w, block
+        return DENSE, w, block
+    return st.sparsity, w, block
 
 
 def build_layers(records: list[dict[str, Any]], sp: Sparsifier | None) -> list[Layer]:
@@ -107,7 +108,7 @@ def build_layers(records: list[dict[str, Any]], sp: Sparsifier | None) -> list[L
             if block and k_len % block == 0:
                 extra["mask_stats"] = mask_stats(grouped_rows(w != 0, axis), block, layout="nk")
             extra["density"] = max(float((w != 0).float().mean()), 1e-9)
-        layers.append(Layer(pattern=pattern, **rec, **extra))
+        layers.append(Layer(pattern=str(pattern), **rec, **extra))
     return with_edges(layers)
 
 
@@ -134,15 +135,16 @@ def build_training_record(sp: Sparsifier, batch_size: int | None, tokens: int | 
     prev = None
     for seg in sp.segments:
         layers: dict[str, PhaseLayerState] = {}
-        if seg.pattern != "dense":
+        pattern = seg.pattern
+        if not pattern.is_dense:
             names = sp._stage_layers.get(seg.stage, ()) if seg.stage is not None else ()
             state = PhaseLayerState(
-                pattern=seg.pattern, decay_factor_start=seg.decay_start, decay_factor_end=seg.decay_end,
-                density=seg.density if seg.pattern == "unstructured" else None,
+                pattern=str(pattern), decay_factor_start=seg.decay_start, decay_factor_end=seg.decay_end,
+                density=seg.density if pattern.is_unstructured else None,
             )  # fmt: skip
             layers = dict.fromkeys(names, state)
-        label = seg.stage_name if seg.pattern == "dense" else f"{seg.stage_name} {seg.pattern}"
-        if seg.pattern == "unstructured":
+        label = seg.stage_name if pattern.is_dense else f"{seg.stage_name} {pattern}"
+        if pattern.is_unstructured:
             label = f"{seg.stage_name} density {seg.density:.4g}"
         if prev is not None and prev.stage == seg.stage and prev.decay_end > 0.0 and seg.decay_start == 0.0:
             label += " D=0"  # the decay stage's tail, where the pruned weights are exactly zero
@@ -152,10 +154,10 @@ def build_training_record(sp: Sparsifier, batch_size: int | None, tokens: int | 
     if not phases:
         raise ValueError("the sparsifier has executed no step yet")
     final = sp.state
-    target = final.pattern_text if final.decay == 0.0 else "dense"
-    density = round(final.density, 6) if target != "dense" else None
+    target = final.sparsity if final.decay == 0.0 else DENSE
+    density = None if target.is_dense else round(final.density, 6)
     return TrainingRecord(
-        recipe=sp.recipe.name, target=target, params=params, total_steps=phases[-1].end_step,
+        recipe=sp.recipe.name, target=str(target), params=params, total_steps=phases[-1].end_step,
         batch_size=batch_size, tokens_per_step=tokens, sparsified_layers=list(sp.layers), phases=phases,
         target_density=density, settings_hash=settings_hash, provenance=provenance or {},
     )  # fmt: skip

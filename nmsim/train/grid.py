@@ -27,13 +27,14 @@ from typing import TYPE_CHECKING
 
 from nmsim.errors import NmsimInputError
 from nmsim.io.loaders import load_trace, save_trace
+from nmsim.sparsity import NM, parse_nm
 
 if TYPE_CHECKING:
     from nmsim.train.trainer import TrainConfig
 
-PATTERNS: dict[str, tuple[str, ...]] = {
-    "translation": ("2:4", "1:8", "1:16"),
-    "lm": ("2:4", "1:8", "1:16", "1:32", "1:64"),
+PATTERNS: dict[str, tuple[NM, ...]] = {
+    "translation": (NM(2, 4), NM(1, 8), NM(1, 16)),
+    "lm": (NM(2, 4), NM(1, 8), NM(1, 16), NM(1, 32), NM(1, 64)),
 }
 CELLS: tuple[tuple[str, dict[str, str]], ...] = (
     ("oneshot", {}),
@@ -53,7 +54,7 @@ PRIORITY_CELLS: tuple[tuple[str, dict[str, str]], ...] = (
     ("mdgf", {"decay": "exp"}),
     ("sdgf", {"structure": "stepwise"}),
 )
-PRIORITY_PATTERNS = ("1:32", "1:64", "1:16")
+PRIORITY_PATTERNS = (NM(1, 32), NM(1, 64), NM(1, 16))
 log = logging.getLogger("nmsim.train.grid")
 
 
@@ -62,7 +63,7 @@ class Cell:
     """One run of the grid."""
 
     recipe: str
-    nm: str | None
+    nm: NM | None
     seed: int
     decay: str | None = None
     structure: str | None = None
@@ -78,20 +79,23 @@ class Cell:
     def filename(self) -> str:
         if self.nm is None:
             return f"{self.label}_s{self.seed}.json"
-        return f"{self.label}_{self.nm.replace(':', 'x')}_s{self.seed}.json"
+        return f"{self.label}_{self.nm.n}x{self.nm.m}_s{self.seed}.json"
 
 
-def _cell(recipe: str, kw: dict[str, str], nm: str, seed: int) -> Cell:
+def _cell(recipe: str, kw: dict[str, str], nm: NM, seed: int) -> Cell:
     return Cell(recipe, nm, seed, kw.get("decay"), kw.get("structure"), kw.get("grad_mode"))
 
 
 def grid_cells(
     seeds: Iterable[int] = (1, 2, 3),
-    patterns: Iterable[str] = PATTERNS["translation"],
+    patterns: Iterable[str | NM] = PATTERNS["translation"],
     priority_only: bool = False,
 ) -> list[Cell]:
-    """The grid in run order: priority cells (see the module doc), then the rest seed-major."""
-    seeds, patterns = list(seeds), list(patterns)
+    """The grid in run order: priority cells (see the module doc), then the rest seed-major.
+
+    ``patterns``: N:M targets, typed or spelled ``'n:m'`` (parsed here, once)."""
+    seeds = list(seeds)
+    patterns = [p if isinstance(p, NM) else parse_nm(p, "patterns") for p in patterns]
     first = [Cell("dense", None, s) for s in seeds]
     first += [
         _cell(r, kw, nm, s)
@@ -162,7 +166,8 @@ class GridSettings:
         """The run of ``cell`` under these settings."""
         from nmsim.train.trainer import TrainConfig
 
-        return TrainConfig(recipe=cell.recipe, nm=cell.nm, decay=cell.decay, structure=cell.structure,
+        nm = None if cell.nm is None else str(cell.nm)
+        return TrainConfig(recipe=cell.recipe, nm=nm, decay=cell.decay, structure=cell.structure,
                            grad_mode=cell.grad_mode, task=self.task, corpus=self.corpus, steps=self.steps,
                            seed=cell.seed, batch_size=self.batch_size, threads=self.threads, device=self.device)  # fmt: skip
 
@@ -232,7 +237,7 @@ def run_grid(
     out_dir: str | os.PathLike[str],
     *,
     seeds: Iterable[int] = (1, 2, 3),
-    patterns: Iterable[str] | None = None,
+    patterns: Iterable[str | NM] | None = None,
     steps: int = 1500,
     workers: int = 1,
     threads: int = 1,

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from nmsim import schedules
 from nmsim.errors import NmsimInputError
-from nmsim.sparsity import NM, parse_nm
+from nmsim.sparsity import DENSE, NM, Pattern, Unstructured, parse_nm
 from nmsim.train.recipes import SRSTE_EXCLUDED, Recipe, Span, Stage, resolve_boundary, resolve_spans
 
 
@@ -39,10 +39,12 @@ class StepState:
         return self.modifier != "dense" and self.density < 1.0
 
     @property
-    def pattern_text(self) -> str:
+    def sparsity(self) -> Pattern:
+        """The pattern in force, typed: dense when nothing is pruned, else the N:M pattern, or unstructured
+        at this step's density (``str()`` gives the trace spelling)."""
         if self.modifier == "dense" or self.density >= 1.0:
-            return "dense"
-        return "unstructured" if self.pattern is None else str(self.pattern)
+            return DENSE
+        return Unstructured(self.density) if self.pattern is None else self.pattern
 
 
 GEOMETRIC_K = 8  # SDGF-geometric block multiplier of the released [PGF] code ('fine' type)

@@ -30,6 +30,7 @@ from torch.nn import functional as F
 
 from nmsim.errors import NmsimInputError
 from nmsim.limits import MAX_STEPS, check_int
+from nmsim.sparsity import Pattern, Unstructured, parse_pattern
 from nmsim.train.functions import effective_weight
 from nmsim.train.masks import nm_mask, unstructured_mask
 from nmsim.train.plan import Plan, StepState
@@ -60,7 +61,7 @@ class Segment:
     stage: int | None
     stage_name: str
     kind: str
-    pattern: str
+    pattern: Pattern
     density: float
     decay_start: float
     decay_end: float
@@ -70,6 +71,17 @@ class Segment:
     def key(self) -> tuple:
         return (self.stage, self.kind, self.pattern, self.density, self.grad_mode, self.refresh_every,
                 self.decay_end > 0.0)  # fmt: skip
+
+    def to_state(self) -> dict[str, Any]:
+        """Plain values for a checkpoint (the pattern as its spelling, as checkpoints have always held)."""
+        return {**vars(self), "pattern": str(self.pattern)}
+
+    @classmethod
+    def from_state(cls, state: dict[str, Any]) -> Segment:
+        """The segment :meth:`to_state` saved (an unstructured pattern gets its recorded density back)."""
+        return cls(
+            **{**state, "pattern": parse_pattern(state["pattern"], "segments.pattern", state["density"])}
+        )
 
 
 def _unwrap(model: nn.Module) -> nn.Module:
@@ -185,7 +197,7 @@ class Sparsifier:
     def _enter(self, step: int) -> None:
         st = self.plan.state(step)
         active = set(self.layers_in_force(st))
-        key = f"{st.pattern_text}@{st.density:.6g}"
+        key = f"{st.sparsity}@{st.density:.6g}"  # kept as text: checkpoints store it
         previous = dict(self._run)
         self._run.clear()
         for name in self.layers:
@@ -244,9 +256,11 @@ class Sparsifier:
         return st
 
     def _record(self, step: int, st: StepState) -> None:
-        seg = Segment(step, step + 1, st.stage, st.stage_name, st.kind, st.pattern_text,
-                      round(st.density, 6), st.decay if st.active else 0.0,
-                      st.decay if st.active else 0.0, st.grad_mode, st.refresh_every)  # fmt: skip
+        density = round(st.density, 6)
+        pattern = Unstructured(density) if st.sparsity.is_unstructured else st.sparsity  # merged at 6 digits
+        seg = Segment(step, step + 1, st.stage, st.stage_name, st.kind, pattern, density,
+                      st.decay if st.active else 0.0, st.decay if st.active else 0.0, st.grad_mode,
+                      st.refresh_every)  # fmt: skip
         last = self.segments[-1] if self.segments else None
         if last is not None and last.end == step and last.key() == seg.key():
             last.end = step + 1
@@ -279,7 +293,7 @@ class Sparsifier:
             "recipe": self.recipe.model_dump(mode="json"),
             "masks": {k: v.clone() for k, v in self.masks.items()},
             "mask_keys": dict(self._mask_keys),
-            "segments": [vars(s).copy() for s in self.segments],
+            "segments": [s.to_state() for s in self.segments],
         }
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
@@ -298,7 +312,7 @@ class Sparsifier:
         self.step_count = int(state["step"])
         self.masks = {k: v.clone().to(self.layers[k].weight.device) for k, v in state["masks"].items()}
         self._mask_keys = dict(state["mask_keys"])
-        self.segments = [Segment(**s) for s in state["segments"]]
+        self.segments = [Segment.from_state(s) for s in state["segments"]]
         st = self.state
         self._run.clear()
         for name in self.layers_in_force(st):

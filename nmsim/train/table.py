@@ -15,7 +15,7 @@ from pathlib import Path
 
 from nmsim.errors import NmsimInputError
 from nmsim.io.loaders import load_trace
-from nmsim.sparsity import parse_nm
+from nmsim.sparsity import DENSE, Pattern, parse_pattern
 from nmsim.train.stats import paired_t_test
 
 BASELINE = "srste"
@@ -26,8 +26,8 @@ class GridResults:
     """Per (cell label, pattern): seed → value, for accuracy and (LM) bits per byte."""
 
     metric: str = "accuracy"
-    accuracy: dict[tuple[str, str], dict[int, float]] = field(default_factory=lambda: defaultdict(dict))
-    bpb: dict[tuple[str, str], dict[int, float]] = field(default_factory=lambda: defaultdict(dict))
+    accuracy: dict[tuple[str, Pattern], dict[int, float]] = field(default_factory=lambda: defaultdict(dict))
+    bpb: dict[tuple[str, Pattern], dict[int, float]] = field(default_factory=lambda: defaultdict(dict))
     devices: dict[str, int] = field(default_factory=lambda: defaultdict(int))
     structure_k: dict[str, int] = field(default_factory=dict)
     settings: str | None = None
@@ -45,7 +45,7 @@ def collect(trace_dir: str | os.PathLike[str]) -> GridResults:
         params = tr.training.params
         hashes[tr.training.settings_hash].append(p.name)
         cell = str(params.get("cell", tr.training.recipe))
-        nm = "dense" if cell == "dense" else str(params.get("nm", tr.training.target))
+        nm = DENSE if cell == "dense" else parse_pattern(str(params.get("nm", tr.training.target)), "nm")
         seed = tr.metrics.seed if tr.metrics.seed is not None else 0
         res.metric = tr.metrics.metric
         res.accuracy[(cell, nm)][seed] = tr.metrics.accuracy
@@ -65,8 +65,9 @@ def collect(trace_dir: str | os.PathLike[str]) -> GridResults:
     return res
 
 
-def _pattern_key(p: str) -> tuple[float, str]:
-    return (-1.0, p) if p == "dense" else (-parse_nm(p).density, p)
+def _pattern_key(p: Pattern) -> tuple[float, str]:
+    """Densest first (ties by spelling)."""
+    return (-(p.density if p.density is not None else 0.0), str(p))
 
 
 def _cell_order() -> list[str]:
@@ -100,18 +101,20 @@ def results_table(trace_dir: str | os.PathLike[str]) -> str:
         return "(no finished cells)\n"
     order = _cell_order()
     cells = sorted({c for c, _ in res.accuracy}, key=lambda c: (order.index(c) if c in order else 99, c))
-    pats = sorted({p for _, p in res.accuracy if p != "dense"}, key=_pattern_key)
+    pats = sorted({p for _, p in res.accuracy if not p.is_dense}, key=_pattern_key)
     steps = ", ".join(str(s) for s in sorted(res.steps))
     lines = [
         f"{res.metric} in % (mean ± std over seeds, n seeds); {steps} steps; settings {res.settings or 'not recorded'}",
         "",
     ]
 
-    def table(data: dict[tuple[str, str], dict[int, float]], scale: float, digits: int) -> list[str]:
-        out = ["| recipe | " + " | ".join(pats) + " |", "|---|" + "---|" * len(pats)]
+    header = ["| recipe | " + " | ".join(map(str, pats)) + " |", "|---|" + "---|" * len(pats)]
+
+    def table(data: dict[tuple[str, Pattern], dict[int, float]], scale: float, digits: int) -> list[str]:
+        out = list(header)
         for c in cells:
             if c == "dense":
-                out.append("| dense | " + " | ".join(_fmt(data.get(("dense", "dense"), {}), scale, digits)
+                out.append("| dense | " + " | ".join(_fmt(data.get(("dense", DENSE), {}), scale, digits)
                                                    for _ in pats) + " |")  # fmt: skip
             else:
                 out.append(
@@ -127,13 +130,13 @@ def results_table(trace_dir: str | os.PathLike[str]) -> str:
         f"paired vs {BASELINE} (same seeds): mean difference in points, two-sided paired t-test p",
         "",
     ]
-    lines += ["| recipe | " + " | ".join(pats) + " |", "|---|" + "---|" * len(pats)]
+    lines += header
     for c in cells:
         if c == BASELINE:
             continue
         row = []
         for p in pats:
-            a = res.accuracy.get(("dense", "dense") if c == "dense" else (c, p), {})
+            a = res.accuracy.get(("dense", DENSE) if c == "dense" else (c, p), {})
             b = res.accuracy.get((BASELINE, p), {})
             seeds = sorted(set(a) & set(b))
             if not seeds:

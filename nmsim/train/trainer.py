@@ -177,7 +177,7 @@ def _fit(cfg: TrainConfig, loss_of_step: Callable[[int], torch.Tensor], opt: tor
         st = sp.step()
         loss_val = float(loss.detach())
         if progress is not None:
-            progress(step + 1, {"loss": loss_val, "phase": st.stage_name, "pattern": st.pattern_text,
+            progress(step + 1, {"loss": loss_val, "phase": st.stage_name, "pattern": str(st.sparsity),
                                 "decay": st.decay})  # fmt: skip
     return loss_val, time.perf_counter() - t_start
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from nmsim.errors import NmsimInputError
 from nmsim.schemas.trace import Layer, Trace
-from nmsim.sparsity import parse_pattern
+from nmsim.sparsity import Pattern, parse_pattern
 
 SCOPES: dict[str, frozenset[str] | None] = {
     "ff": frozenset({"ff"}),
@@ -36,12 +36,13 @@ def in_scope(layer: Layer, scope: str) -> bool:
     return roles is None or layer.role in roles
 
 
-def apply_nm(trace: Trace, nm: str, scope: str = "ff") -> Trace:
-    """A copy of ``trace`` whose in-scope layers carry pattern ``nm`` (measured stats are dropped there).
+def apply_nm(trace: Trace, nm: str | Pattern, scope: str = "ff") -> Trace:
+    """A copy of ``trace`` whose in-scope layers carry pattern ``nm`` (a typed pattern or its spelling;
+    measured stats are dropped there).
 
-    Layers outside the scope keep their pattern. ``nm`` may be ``'dense'`` to undo sparsity in scope.
+    Layers outside the scope keep their pattern. ``nm`` may be dense to undo sparsity in scope.
     """
-    sparsity = parse_pattern(nm, "nm")
+    sparsity = parse_pattern(nm, "nm") if isinstance(nm, str) else nm
     if sparsity.is_unstructured:
         raise NmsimInputError("nm", "an 'n:m' pattern or 'dense'", nm)
     pattern = str(sparsity)

@@ -80,7 +80,7 @@ def test_table_12_keeps_the_glue_tasks() -> None:
     row = next(
         r
         for r in published_rows(load_tables(), "t5_base")
-        if r.recipe == "srste" and r.target == "1:32" and r.variant == "dense-10k"
+        if r.recipe == "srste" and r.target == NM(1, 32) and r.variant == "dense-10k"
     )
     assert (row.accuracy, row.extra["cola"], row.extra["rte"]) == (79.4, 29.4, 72.6)
     assert (row.extra["mrpc_f1"], row.extra["mrpc_acc"]) == (91.5, 88.5)

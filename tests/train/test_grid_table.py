@@ -10,6 +10,7 @@ pytest.importorskip("torch")
 
 from nmsim.errors import NmsimInputError
 from nmsim.io.loaders import load_trace, save_trace
+from nmsim.sparsity import NM
 from nmsim.train.grid import grid_cells, run_grid
 from nmsim.train.table import results_table
 
@@ -20,7 +21,7 @@ def test_lm_grid_order_priority_first():
     first = [c.filename for c in cells[:30]]
     assert first[:3] == ["dense_s1.json", "dense_s2.json", "dense_s3.json"]
     assert first[3:6] == ["srste_1x32_s1.json", "mdgf-exp_1x32_s1.json", "sdgf-stepwise_1x32_s1.json"]
-    assert {c.nm for c in cells[3:30]} == {"1:16", "1:32", "1:64"}
+    assert {c.nm for c in cells[3:30]} == {NM(1, 16), NM(1, 32), NM(1, 64)}
     assert {c.label for c in cells[3:30]} == {"srste", "mdgf-exp", "sdgf-stepwise"}
     assert grid_cells((1, 2, 3), ("2:4", "1:8", "1:16", "1:32", "1:64"), priority_only=True) == cells[:30]
 

@@ -13,7 +13,7 @@ import pytest
 pytest.importorskip("torch")
 
 from nmsim import schedules
-from nmsim.sparsity import NM
+from nmsim.sparsity import DENSE, NM
 from nmsim.train.plan import Plan
 from nmsim.train.recipes import load_recipe
 
@@ -57,7 +57,7 @@ def test_sdgf_geometric_keeps_density_and_even_intervals():
     ]  # fmt: skip
     assert plan.structure_k == {1: (8, 8)}
     assert plan.state(850).kind == "finetune" and plan.state(849).kind == "structure"
-    assert plan.state(99).pattern_text == "dense"
+    assert plan.state(99).sparsity == DENSE
 
 
 def mdgf_plan(decay: str, total: int = 1000) -> Plan:
@@ -114,16 +114,16 @@ def test_gmp_cubic_hand_values():
 
 def test_gmp_plan_reaches_matched_density():
     plan = Plan(load_recipe("gmp").with_overrides(nm="1:8"), 1000)
-    assert plan.state(50).pattern_text == "dense"
+    assert plan.state(50).sparsity == DENSE
     assert plan.state(700).density == pytest.approx(0.125)
-    assert plan.state(999).pattern_text == "unstructured"
+    assert plan.state(999).sparsity.is_unstructured and str(plan.state(999).sparsity) == "unstructured"
     d = [plan.state(t).density for t in range(100, 1000)]
     assert all(a >= b for a, b in itertools.pairwise(d))  # monotone
 
 
 def test_oneshot_and_srste_phases():
     plan = Plan(load_recipe("oneshot").with_overrides(nm="2:4"), 200)
-    assert plan.state(19).pattern_text == "dense" and str(plan.state(20).pattern) == "2:4"
+    assert plan.state(19).sparsity == DENSE and plan.state(20).sparsity == NM(2, 4)
     assert plan.state(20).refresh and not plan.state(21).refresh  # mask computed once
     assert plan.state(20).grad_mode == "autodiff"
     sr = Plan(load_recipe("srste"), 200)
