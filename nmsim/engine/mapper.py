@@ -326,11 +326,11 @@ def _fill_energy(p: np.ndarray, fa: int, fw: int) -> float:
 
 
 @jit
-def _latency_bound_table(
+def _inner_bound_table(
     p: np.ndarray, cm: np.ndarray, cn: np.ndarray, f0: np.ndarray, f1: int, f2: int, a_full: int, w_full: int
 ) -> tuple[np.ndarray, np.ndarray]:
-    """For the latency objective's bound on an outer tile: (compute cycles, ascending; the least
-    fill pJ among the inner tilings with at most that compute) over the inner frontier, with fills
+    """For :func:`_inner_bound`: (compute cycles, ascending; the least fill pJ among the inner
+    tilings with at most that compute) over the inner frontier, with fills
     counted without the outer blocking (``A·⌈N/nb⌉``, ``W·⌈M/mb⌉``: never more than the nested
     count, :func:`nested_blocks`), so the table serves every outer tile."""
     m, n = int(p[_M]), int(p[_N])
@@ -367,19 +367,21 @@ def _latency_bound_table(
 
 
 @jit
-def _latency_bound(
+def _inner_bound(
     p: np.ndarray, ta: int, tw: int, to: int, c_sorted: np.ndarray, e_min: np.ndarray
 ) -> tuple[float, float]:
     """A lower bound (cycles, pJ) on every inner tiling of an outer tile with DRAM bytes ``ta``/``tw``/
-    ``to`` on the latency objective: the fewest compute cycles any inner tiling can have, and the
-    least fill energy among the tilings that reach the same total cycles (those whose compute stays
-    under the DRAM steady-state time or the least compute)."""
+    ``to``: the fewest cycles any inner tiling can have (from the least compute), and with them, on
+    the latency objective, the least fill energy among the tilings that reach those cycles (those
+    whose compute stays under the DRAM steady-state time or the least compute: lexicographically
+    no better than any tiling); on the energy and EDP objectives the least fill energy of all (no
+    better than any tiling in either component)."""
     r = int(p[_REP])
     dram = (ta + tw + to) * r
     cmin = int(c_sorted[0])
     cycles = cmin + stall_cycles(dram, int(p[_PRO]), int(p[_EPI]), cmin, p[_BPC])
     steady = steady_cycles(dram, int(p[_PRO]), int(p[_EPI]), p[_BPC])
-    limit = max(float(cmin), steady)
+    limit = max(float(cmin), steady) if p[_OBJ] == 0 else math.inf
     i = 0
     while i + 1 < c_sorted.shape[0] and c_sorted[i + 1] <= limit:
         i += 1
@@ -443,8 +445,9 @@ def search(
     Mb, descending Nb; inner likewise), with an exact bound: an outer tile is expanded only when a
     lower bound of its cost over every inner tiling beats the best so far, and the descending Nb
     scan stops at the first that does not (its DRAM bytes, hence its bound, only grow as Nb shrinks).
-    The bound: on the latency objective :func:`_latency_bound`; otherwise the fewest fills any inner
-    tiling can have (the outer tile itself as the inner tile).
+    The bound: :func:`_inner_bound` (from the inner frontier's compute cycles and fill energies);
+    when no inner tile fits at all, the fewest fills any inner tiling could have (the outer tile
+    itself as the inner tile).
     """
     m, n, k, kc = int(p[_M]), int(p[_N]), int(p[_K]), int(p[_KC])
     eb, meta, a_resident, o_resident = int(p[_EB]), int(p[_META]), p[_ARES] != 0.0, p[_ORES] != 0.0
@@ -474,10 +477,10 @@ def search(
                     best_o, best_mb, best_nb, best_a, best_w = order, mb, nb, ta, tw
         return _reported(best_o, best_mb, best_nb, best_a, best_w, o, bq, bmb2, bnb2, bfa, bfw)
     f0, f1, f2 = _frontier(p, cm, cn, int(p[_LA_IN]), int(p[_LW_IN]), int(p[_LO_IN]), False, False)
-    tight = objective == 0 and f0[0] >= 0
+    tight = f0[0] >= 0
     c_sorted, e_min = p, p  # placeholders (no allocation) unless the latency bound is used
     if tight:
-        c_sorted, e_min = _latency_bound_table(p, cm, cn, f0, f1, f2, a_full, w)
+        c_sorted, e_min = _inner_bound_table(p, cm, cn, f0, f1, f2, a_full, w)
     bidx = -1  # the worst case is first in the enumeration: ties keep it
     # The most promising outer tile is expanded first, so that the full enumeration prunes against
     # a good incumbent. Ties are broken by enumeration index: the answer does not depend on the
@@ -503,7 +506,7 @@ def search(
                     idx = order * 4096 + i * 64 + (jn_all - jj)
                     mb, nb, im, jn, ta, tw = _outer_tile(order, i, jj, m, n, cm, cn, a, w)
                     if tight:
-                        c, e = _latency_bound(p, ta, tw, o, c_sorted, e_min)
+                        c, e = _inner_bound(p, ta, tw, o, c_sorted, e_min)
                     else:  # fewest inner fills: the outer tile itself as the inner tile
                         lfa, lfw = inner_fills(p, 0, mb, nb, mb, nb, a_full, w)
                         c, e = _cost(p, ta, tw, o, lfa, lfw)
