@@ -149,7 +149,7 @@ def main() -> None:
     result = {
         "python": platform.python_version(),
         "load_average_at_start": os.getloadavg()[0],
-        "one_gemm": {hw: one_gemm(hw) for hw in ("stc_2x4_like", "nvidia_h100_sxm")},
+        "one_gemm": {hw: one_gemm(hw) for hw in ("stc_2x4_like", "nvidia_h100_sxm", "nvidia_a100_sxm")},
         "sweep": sweep(),
         "sweep_residency": sweep_residency(),
     }

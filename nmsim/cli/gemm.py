@@ -114,6 +114,20 @@ def explain_rows(r: GemmResult, hw: HardwareConfig, objective: str) -> list[tupl
         ("schedule", DENSE_SCHEDULE if mp["dense_schedule"] else "compacted K′ on all rows"),
         ("loop order", mp["loop_order"]),
         ("DRAM-level tile", f"M {mp['tile_m']} × N {mp['tile_n']}, K chunk {mp['tile_k']} rows"),
+    ]
+    inner = mp.get("inner_tile")
+    if inner is not None:
+        rows += [
+            ("inner loop order", inner["loop_order"]),
+            ("inner-level tile", f"M {inner['tile_m']} × N {inner['tile_n']} within each DRAM-level tile"),
+            (
+                "  outer → inner",
+                f"activations {fmt_si(inner['fill_ifmap_bytes'], 'B')}, weights "
+                f"{fmt_si(inner['fill_filter_bytes'], 'B')}; outputs inner → outer "
+                f"{fmt_si(inner['drain_ofmap_bytes'], 'B')}",
+            ),
+        ]
+    rows += [
         (
             "array tile",
             f"{hw.array.rows}×{hw.array.cols} ({hw.array.dataflow}), {r.folds:,} folds in {r.waves:,} waves",
@@ -131,6 +145,8 @@ def explain_rows(r: GemmResult, hw: HardwareConfig, objective: str) -> list[tupl
         "latency": f"fixed latency (fill, launch, exposed first tile) {fixed:,} cycles exceeds fold work {work:,}",
         "port": f"on-chip ports / metadata path need {port:,} cycles, more than the folds' own work",
     }[r.bound]
+    if mp.get("port_binding"):
+        rows.append(("busiest port", f"{mp['port_binding']}: {port:,} cycles"))
     rows.append(("bound", f"{r.bound}: {why}"))
     return rows
 

@@ -12,7 +12,9 @@ from collections.abc import Mapping
 
 import numpy as np
 
-LEVEL_SLOTS = 3  # on-chip levels the engine models: one per operand at most (possibly shared)
+LEVEL_SLOTS = 6  # on-chip levels the engine models: up to two per operand (a chain), possibly shared
+MAX_CHAIN = 2  # on-chip levels one operand may pass through (innermost first)
+FILL_PORTS = 8  # ports the inner-level fills can pass: read and write of the ≤ 4 levels they join
 
 # --- hardware vector (one per hardware config × dtype) --------------------------------------------
 HW_FIELDS: tuple[str, ...] = (
@@ -24,12 +26,15 @@ HW_FIELDS: tuple[str, ...] = (
     "elem_bytes",
     "acc_bytes",  # partial-sum bytes (pe.accumulator_bits / 8)
     "weights_per_pe",  # weights a PE holds (ws): K reduced inside the PE before a partial sum leaves
-    "lvl_act",  # on-chip level slot holding activations / weights / outputs; -1 = none (DRAM only)
+    "lvl_act",  # outermost on-chip level slot holding activations / weights / outputs; -1 = none (DRAM only)
     "lvl_w",
     "lvl_out",
+    "lvl_act_in",  # the inner on-chip level of each operand's chain (fed from the outer one); -1 = none
+    "lvl_w_in",
+    "lvl_out_in",
     *(f"cap_{i}" for i in range(LEVEL_SLOTS)),  # usable bytes of each on-chip level (half if double-buffered)
-    *(f"rd_bw_{i}" for i in range(LEVEL_SLOTS)),  # read port toward the array, bytes/cycle (0 = unlimited)
-    *(f"wr_bw_{i}" for i in range(LEVEL_SLOTS)),  # write port, bytes/cycle (0 = unlimited)
+    *(f"rd_bw_{i}" for i in range(LEVEL_SLOTS)),  # read port, bytes/cycle, chip-wide (0 = unlimited)
+    *(f"wr_bw_{i}" for i in range(LEVEL_SLOTS)),  # write port, bytes/cycle, chip-wide (0 = unlimited)
     *(f"e_rd_{i}" for i in range(LEVEL_SLOTS)),  # pJ per byte read
     *(f"e_wr_{i}" for i in range(LEVEL_SLOTS)),  # pJ per byte written
     "dram_bytes_per_cycle",
@@ -96,6 +101,14 @@ OUT_FIELDS: tuple[str, ...] = (
     "tile_n",
     "tile_k",
     "dense_schedule",  # 1: a sparse layer runs the dense layer's schedule (fewer rows per fold)
+    "inner_loop_order",  # inner-level tile (within the DRAM-level tile): index into LOOP_ORDERS; -1 = no inner level
+    "inner_tile_m",
+    "inner_tile_n",
+    "fill_ifmap_bytes",  # bytes read from an outer on-chip level and written into the inner one
+    "fill_filter_bytes",
+    "drain_ofmap_bytes",  # outputs moved from the inner output level to the outer one
+    "onchip_transfer_bytes",  # the three above: bytes moved between on-chip levels
+    "port_binding",  # the port that needs the most cycles: index into port_names(); -1 = none limits
     "dram_ifmap_bytes",
     "dram_filter_bytes",
     "dram_ofmap_bytes",
@@ -123,6 +136,67 @@ LOOP_ORDERS: tuple[str, ...] = (
     "activation-block-stationary (N innermost)",  # A read once, W re-read per M tile
 )
 OUT_LEN = len(OUT_FIELDS)
+
+
+def port_names(level_names: tuple[str, ...]) -> tuple[str, ...]:
+    """Labels of the ``port_binding`` codes: slot ``s`` read port = ``2s``, write port = ``2s + 1``;
+    ``2·LEVEL_SLOTS``: the metadata path. ``level_names``: the on-chip levels, slot order."""
+    names = []
+    for s in range(LEVEL_SLOTS):
+        level = level_names[s] if s < len(level_names) else f"slot {s}"
+        names += [f"{level} read port", f"{level} write port"]
+    return (*names, "metadata path")
+
+
+# --- mapper parameters (one vector per way a GEMM runs, built by the kernel, read by the mapper) ----
+MAP_FIELDS: tuple[str, ...] = (
+    "m",
+    "n",
+    "k",
+    "kc",  # compacted K rows
+    "kb",  # compacted K rows per array pass
+    "kbd",  # activation columns they need
+    "elem_bytes",
+    "acc_bytes",
+    "meta_bits",  # metadata bits per kept weight (0 in compat)
+    "a_resident",
+    "o_resident",
+    "objective",
+    "repeat",
+    "ports",  # 1: on-chip ports limit the array (0 in compat)
+    "la",  # outer / inner level slot of each operand, as the hardware vector's lvl_* fields
+    "lw",
+    "lo",
+    "la_in",
+    "lw_in",
+    "lo_in",
+    "work",  # fold work, cycles (ports may stretch it)
+    "fixed",  # fixed latency, cycles
+    "port0",  # the longest port time before inner-level fills (cycles, unrounded)
+    "prologue",  # exposed DRAM bytes
+    "epilogue",
+    "bytes_per_cycle",  # DRAM
+    "e_dram_rd",  # pJ per byte
+    "e_dram_wr",
+    "e_fill_a",  # pJ per byte written into the outer level by a DRAM read / read out for a DRAM write
+    "e_fill_w",
+    "e_drain_o",
+    "e_inner_a",  # pJ per byte moved outer → inner level (read outer + write inner)
+    "e_inner_w",
+    "static_pj_per_cycle",
+    *(f"cap_{i}" for i in range(LEVEL_SLOTS)),  # free bytes of each level for one tile
+    *(
+        f"port_cycles_{c}" for c in range(2 * LEVEL_SLOTS + 1)
+    ),  # each port's cycles before the fills (port_binding codes)
+    "fill_ports",  # how many ports carry inner-level fills (the fp_* entries in use)
+    *(f"fp_base_{i}" for i in range(FILL_PORTS)),  # its bytes whatever the tiling (per copy)
+    *(f"fp_a_{i}" for i in range(FILL_PORTS)),  # 1 when the activation fills pass it
+    *(f"fp_w_{i}" for i in range(FILL_PORTS)),  # 1 when the weight fills pass it
+    *(f"fp_scale_{i}" for i in range(FILL_PORTS)),  # repeat / its bytes per cycle
+    *(f"fp_code_{i}" for i in range(FILL_PORTS)),  # which port it is (a port_binding code)
+)
+MAP = {name: i for i, name in enumerate(MAP_FIELDS)}
+MAP_LEN = len(MAP_FIELDS)
 ENERGY_PARTS: tuple[str, ...] = tuple(
     f[len("energy_") :] for f in OUT_FIELDS if f.startswith("energy_") and f != "energy_pj"
 )

@@ -10,11 +10,20 @@ from nmsim.dtypes import BYTES_PER_ELEMENT
 from nmsim.engine.energy import scale_factor
 from nmsim.engine.folds import DATAFLOW_CODES
 from nmsim.engine.layout import HW_FIELDS, LEVEL_SLOTS, pack
+from nmsim.engine.layout import MAX_CHAIN as LAYOUT_MAX_CHAIN
 from nmsim.errors import NmsimInputError
-from nmsim.schemas.hardware import EnergyEntry, HardwareConfig, LevelEnergy, MemoryLevel
+from nmsim.schemas.hardware import (
+    MAX_CHAIN,
+    MAX_ON_CHIP_LEVELS,
+    EnergyEntry,
+    HardwareConfig,
+    LevelEnergy,
+    MemoryLevel,
+)
 
 _CACHE: dict[tuple[int, str], tuple[HardwareConfig, np.ndarray]] = {}
 _OPERAND_FIELDS = (("activations", "lvl_act"), ("weights", "lvl_w"), ("outputs", "lvl_out"))
+assert MAX_CHAIN == LAYOUT_MAX_CHAIN and MAX_ON_CHIP_LEVELS == LEVEL_SLOTS
 
 
 def hw_vector(hw: HardwareConfig, dtype: str | None = None) -> np.ndarray:
@@ -79,15 +88,17 @@ def _flatten(hw: HardwareConfig, dt: str) -> np.ndarray:
         "static_w": en.static.watts,
     }
     chip = mem.levels[:-1]
-    assert len(chip) <= LEVEL_SLOTS  # guaranteed by MemoryConfig: one on-chip level per operand at most
+    assert len(chip) <= LEVEL_SLOTS  # guaranteed by MemoryConfig
     for slot, level in enumerate(chip):
-        values[f"cap_{slot}"] = level.usable_bytes
-        values[f"rd_bw_{slot}"] = level.read_bytes_per_cycle or 0.0
-        values[f"wr_bw_{slot}"] = level.write_bytes_per_cycle or 0.0
+        copies = arr.cores if level.per_core else 1  # a per-core level: each core's ports, side by side
+        values[f"cap_{slot}"] = level.usable_bytes  # one core's tile must fit one core's capacity
+        values[f"rd_bw_{slot}"] = (level.read_bytes_per_cycle or 0.0) * copies
+        values[f"wr_bw_{slot}"] = (level.write_bytes_per_cycle or 0.0) * copies
         values[f"e_rd_{slot}"] = per_byte(level, level.read_energy, "sram")
         values[f"e_wr_{slot}"] = per_byte(level, level.write_energy, "sram")
     for operand, name in _OPERAND_FIELDS:
         values[name] = mem.level_of(operand)
+        values[f"{name}_in"] = mem.inner_level_of(operand)
     dram = mem.dram
     values["dram_bytes_per_cycle"] = mem.dram_bandwidth_gbps * 1e9 / clock_hz
     values["e_dram_read"] = per_byte(dram, dram.read_energy, "dram")

@@ -144,6 +144,10 @@ CapacityBytes = Annotated[float, Field(gt=0, le=MAX_BUFFER_KB * 1024, allow_inf_
 """An on-chip level's capacity (bytes): above 0, at most :data:`nmsim.limits.MAX_BUFFER_KB` KiB."""
 Operand = Literal["activations", "weights", "outputs"]
 OPERANDS: tuple[str, ...] = ("activations", "weights", "outputs")
+MAX_CHAIN = 2
+"""On-chip levels one operand may pass through (nmsim.engine.layout.MAX_CHAIN)."""
+MAX_ON_CHIP_LEVELS = 6
+"""On-chip levels a hierarchy may have (nmsim.engine.layout.LEVEL_SLOTS)."""
 
 
 class LevelEnergy(Strict):
@@ -176,6 +180,11 @@ class MemoryLevel(Sourced):
     read_energy: LevelEnergy
     write_energy: LevelEnergy
     double_buffer: bool = Field(True, description="half the capacity fills while the other half serves")
+    per_core: bool = Field(
+        False,
+        description="capacity and ports are per core (array.cores copies, e.g. a GPU SM's shared memory): "
+        "a tile must fit one core's capacity; the chip-wide ports are cores × the ones given",
+    )
 
     @field_validator("operands")
     @classmethod
@@ -199,8 +208,9 @@ class MemoryLevel(Sourced):
 class MemoryConfig(Sourced):
     """The memory hierarchy above the PE registers, ordered from the PEs outwards to DRAM/HBM.
 
-    The engine models one on-chip level per operand (possibly shared by several operands) and the
-    off-chip level: each operand appears in at most one on-chip level; the last level holds all three.
+    An operand may be held by up to :data:`MAX_CHAIN` on-chip levels (its chain, innermost first in
+    ``levels`` order: the array reads the innermost, which is filled from the next one out); a level
+    may be shared by several operands. The last level is off chip and holds all three.
     """
 
     levels: list[MemoryLevel] = Field(min_length=1)
@@ -214,7 +224,6 @@ class MemoryConfig(Sourced):
             )
         if dram.bandwidth_gbps is None or dram.capacity_bytes is not None:
             raise ValueError(f"the last level ('{dram.name}') needs bandwidth_gbps and no capacity_bytes")
-        seen: set[str] = set()
         names = [lv.name for lv in self.levels]
         if len(set(names)) != len(names):
             raise ValueError("level names must be distinct")
@@ -225,12 +234,15 @@ class MemoryConfig(Sourced):
                 raise ValueError(
                     f"on-chip level '{lv.name}': give read/write_bytes_per_cycle, not bandwidth_gbps"
                 )
-            twice = seen.intersection(lv.operands)
-            if twice:
+        for op in OPERANDS:
+            held = [lv.name for lv in chip if op in lv.operands]
+            if len(held) > MAX_CHAIN:
                 raise ValueError(
-                    f"operand '{sorted(twice)[0]}' is in two on-chip levels; the engine models one"
+                    f"operand '{op}' is in {len(held)} on-chip levels ({', '.join(held)}); "
+                    f"at most {MAX_CHAIN} per operand are allowed"
                 )
-            seen.update(lv.operands)
+        if len(chip) > MAX_ON_CHIP_LEVELS:
+            raise ValueError(f"{len(chip)} on-chip levels; at most {MAX_ON_CHIP_LEVELS} are allowed")
         return self
 
     @property
@@ -245,12 +257,21 @@ class MemoryConfig(Sourced):
         assert bw is not None
         return bw
 
+    def chain_of(self, operand: str) -> list[int]:
+        """Indices of the on-chip levels holding ``operand``, innermost first (empty: it streams from DRAM)."""
+        return [i for i, lv in enumerate(self.levels[:-1]) if operand in lv.operands]
+
     def level_of(self, operand: str) -> int:
-        """Index of the on-chip level holding ``operand``; -1 when it streams from DRAM."""
-        for i, lv in enumerate(self.levels[:-1]):
-            if operand in lv.operands:
-                return i
-        return -1
+        """Index of the outermost on-chip level holding ``operand`` (the one DRAM fills); -1 when it
+        streams from DRAM."""
+        chain = self.chain_of(operand)
+        return chain[-1] if chain else -1
+
+    def inner_level_of(self, operand: str) -> int:
+        """Index of the inner on-chip level of ``operand``'s chain (fed from :meth:`level_of`); -1 when
+        its chain has one level or none."""
+        chain = self.chain_of(operand)
+        return chain[0] if len(chain) > 1 else -1
 
 
 class EnergyEntry(Strict):
@@ -267,7 +288,10 @@ class PeConfig(Sourced):
     weights_per_pe: PerPE = Field(
         1, description="weights a PE holds (ws): a K segment reduced inside the PE, no partial-sum spill"
     )
-    output_register_bytes: PerPE = Field(4, description="bytes of the output/partial-sum register")
+    output_register_bytes: PerPE | None = Field(
+        None,
+        description="bytes of the output/partial-sum register (one partial sum); omitted: one accumulator",
+    )
     accumulator_bits: PerPE = Field(32, description="partial-sum width (bits)")
     weight_read_energy: EnergyEntry | None = Field(
         None, description="a PE reading its stationary weight, once per MAC (pJ); omitted: 0"
@@ -278,6 +302,20 @@ class PeConfig(Sourced):
     psum_write_energy: EnergyEntry | None = Field(
         None, description="writing the output/partial-sum register, once per MAC (pJ); omitted: 0"
     )
+
+    @model_validator(mode="after")
+    def _one_partial_sum_per_pe(self) -> PeConfig:
+        """The engine keeps exactly one partial sum per PE (one output in flight, os; one passing
+        partial sum, ws/is): the register must hold one accumulator and not two or more, which the
+        model could not use."""
+        acc = math.ceil(self.accumulator_bits / 8)
+        if self.output_register_bytes is not None and not acc <= self.output_register_bytes < 2 * acc:
+            raise ValueError(
+                f"output_register_bytes {self.output_register_bytes} must hold exactly one "
+                f"{self.accumulator_bits}-bit partial sum ({acc} to {2 * acc - 1} bytes): the engine keeps "
+                "one per PE and does not model a register file of several outputs"
+            )
+        return self
 
 
 class StaticPower(Strict):

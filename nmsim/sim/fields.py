@@ -51,6 +51,7 @@ LAYER_FIELDS: tuple[ResultField, ...] = (
     ResultField("issued_mac_utilization", "", "float"),
     ResultField("effective_macs_per_cycle", "MACs/cycle", "float"),
     ResultField("dram_bytes", "bytes", "int", summed=True),
+    ResultField("onchip_transfer_bytes", "bytes", "int", summed=True),
     ResultField("energy_pj", "pJ", "float"),
 )
 LAYER_COLUMNS: tuple[str, ...] = tuple(f.name for f in LAYER_FIELDS if f.column)
@@ -70,6 +71,7 @@ TOTAL_FIELDS: tuple[str, ...] = (
     "issued_macs",
     "useful_macs",
     "dram_bytes",
+    "onchip_transfer_bytes",
     "layers_fell_back",
 )
 """Whole-trace totals (cycles, s, pJ, MACs, bytes; the energy parts follow as ``energy_<part>_pj``)."""
@@ -95,5 +97,6 @@ def totals_from_sums(sums: Mapping[str, float], energy_parts: Mapping[str, float
         "issued_macs": issued,
         "useful_macs": sums["useful_macs"],
         "dram_bytes": sums["dram_bytes"],
+        "onchip_transfer_bytes": sums["onchip_transfer_bytes"],
         "layers_fell_back": fell_back,
     }

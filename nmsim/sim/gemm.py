@@ -16,6 +16,7 @@ from nmsim.engine.layout import (
     OBJECTIVES,
     OUT_FIELDS,
     gemm_row,
+    port_names,
     unpack,
 )
 from nmsim.engine.params import hw_vector
@@ -120,32 +121,19 @@ def result_from_vector(
     if fell:
         hw_mode, kc = "dense", k
     slots = int(o["peak_mac_slots"])
-    levels = hw.memory.levels
-    per_level: dict[str, dict[str, int]] = {}
-    for operand, rd, wr in (
-        ("activations", "sram_ifmap_read_bytes", "dram_ifmap_bytes"),
-        ("weights", "sram_filter_read_bytes", "dram_filter_bytes"),
-        ("outputs", "sram_ofmap_read_bytes", "sram_ofmap_write_bytes"),
-    ):
-        slot = hw.memory.level_of(operand)
-        if slot >= 0:
-            entry = per_level.setdefault(levels[slot].name, {"read_bytes": 0, "write_bytes": 0})
-            entry["read_bytes"] += int(o[rd])
-            entry["write_bytes"] += int(o[wr])
-    per_level[levels[-1].name] = {
-        "read_bytes": int(o["dram_ifmap_bytes"] + o["dram_filter_bytes"]),
-        "write_bytes": int(o["dram_ofmap_bytes"]),
-    }
+    per_level = bytes_per_level(hw, o)
     mapping = {
         "loop_order": LOOP_ORDERS[int(o["loop_order"])],
         "tile_m": int(o["tile_m"]),
         "tile_n": int(o["tile_n"]),
         "tile_k": int(o["tile_k"]),
         "dense_schedule": o["dense_schedule"] != 0.0,
+        "inner_tile": inner_tile(o),
         "work_cycles": int(o["work_cycles"]),
         "fixed_cycles": int(o["fixed_cycles"]),
         "memory_cycles": int(o["memory_cycles"]),
         "port_cycles": int(o["port_cycles"]),
+        "port_binding": port_binding(hw, o),
         "bytes_per_level": per_level,
     }
     return GemmResult(
@@ -175,6 +163,7 @@ def result_from_vector(
         issued_mac_utilization=useful / issued,
         effective_macs_per_cycle=dense / cycles,
         dram_bytes=int(o["dram_bytes"]),
+        onchip_transfer_bytes=int(o["onchip_transfer_bytes"]),
         dram_ifmap_bytes=int(o["dram_ifmap_bytes"]),
         dram_filter_bytes=int(o["dram_filter_bytes"]),
         dram_ofmap_bytes=int(o["dram_ofmap_bytes"]),
@@ -182,6 +171,71 @@ def result_from_vector(
         energy_breakdown_pj={p: o["energy_" + p] for p in ENERGY_PARTS},
         mapping=mapping,
     )
+
+
+def bytes_per_level(hw: HardwareConfig, o: Mapping[str, float]) -> dict[str, dict[str, int]]:
+    """Bytes read from and written into each memory level (name → read_bytes, write_bytes).
+
+    Each operand: the array reads its innermost level; DRAM fills write its outermost on-chip level;
+    with two on-chip levels, the fills between them are read from the outer and written into the
+    inner one. Outputs: the array's partial-sum reads and output writes hit the innermost output
+    level; with two, finished outputs drain from the inner into the outer. DRAM: its reads and writes.
+    """
+    levels = hw.memory.levels
+    per_level: dict[str, dict[str, int]] = {}
+
+    def add(slot: int, read: float, write: float) -> None:
+        if slot >= 0:
+            entry = per_level.setdefault(levels[slot].name, {"read_bytes": 0, "write_bytes": 0})
+            entry["read_bytes"] += int(read)
+            entry["write_bytes"] += int(write)
+
+    mem = hw.memory
+    for operand, array_rd, dram_fill, fill in (
+        ("activations", "sram_ifmap_read_bytes", "dram_ifmap_bytes", "fill_ifmap_bytes"),
+        ("weights", "sram_filter_read_bytes", "dram_filter_bytes", "fill_filter_bytes"),
+    ):
+        outer, inner = mem.level_of(operand), mem.inner_level_of(operand)
+        if inner >= 0:
+            add(inner, o[array_rd], o[fill])
+            add(outer, o[fill], o[dram_fill])
+        else:
+            add(outer, o[array_rd], o[dram_fill])
+    outer, inner = mem.level_of("outputs"), mem.inner_level_of("outputs")
+    if inner >= 0:
+        add(inner, o["sram_ofmap_read_bytes"] + o["drain_ofmap_bytes"], o["sram_ofmap_write_bytes"])
+        add(outer, 0, o["drain_ofmap_bytes"])
+    else:
+        add(outer, o["sram_ofmap_read_bytes"], o["sram_ofmap_write_bytes"])
+    per_level[levels[-1].name] = {
+        "read_bytes": int(o["dram_ifmap_bytes"] + o["dram_filter_bytes"]),
+        "write_bytes": int(o["dram_ofmap_bytes"]),
+    }
+    return per_level
+
+
+def inner_tile(o: Mapping[str, float]) -> dict[str, object] | None:
+    """The inner-level tiling (within each DRAM-level tile): loop order and M×N tile; None when no
+    operand has a second on-chip level."""
+    if o["inner_loop_order"] < 0:
+        return None
+    return {
+        "loop_order": LOOP_ORDERS[int(o["inner_loop_order"])],
+        "tile_m": int(o["inner_tile_m"]),
+        "tile_n": int(o["inner_tile_n"]),
+        "fill_ifmap_bytes": int(o["fill_ifmap_bytes"]),
+        "fill_filter_bytes": int(o["fill_filter_bytes"]),
+        "drain_ofmap_bytes": int(o["drain_ofmap_bytes"]),
+    }
+
+
+def port_binding(hw: HardwareConfig, o: Mapping[str, float]) -> str | None:
+    """The port (a level's read or write port, or the metadata path) that needs the most cycles; None
+    when no port limits (compat mode, or no port widths given)."""
+    code = int(o["port_binding"])
+    if code < 0:
+        return None
+    return port_names(tuple(lv.name for lv in hw.memory.levels[:-1]))[code]
 
 
 def _compat_flag(compat: Compat) -> bool:

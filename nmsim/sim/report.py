@@ -32,6 +32,7 @@ class Totals:
     issued_macs: int
     useful_macs: float
     dram_bytes: int
+    onchip_transfer_bytes: int
     layers_fell_back: int
     energy_breakdown_pj: dict[str, float] = field(default_factory=dict)
 

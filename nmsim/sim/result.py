@@ -49,6 +49,9 @@ class GemmResult:
     energy_pj: float
     energy_breakdown_pj: dict[str, float] = field(default_factory=dict)
     mapping: dict[str, Any] = field(default_factory=dict)
+    onchip_transfer_bytes: int = 0
+    """Bytes moved between on-chip levels: fills of inner levels from outer ones and output drains
+    (0 when every operand has at most one on-chip level)."""
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

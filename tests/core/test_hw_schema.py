@@ -76,7 +76,7 @@ def test_level_list_is_checked() -> None:
     assert hw.memory.level_of("activations") == 0 == hw.memory.level_of("outputs")
     assert hw.memory.level_of("weights") == -1  # weights stream from DRAM into the PEs
     cases = [
-        ([_level("a", ["weights"], capacity_bytes=8), _level("b", ["weights"], capacity_bytes=8), dram], "two on-chip"),
+        ([_level(x, ["weights"], capacity_bytes=8) for x in "abc"] + [dram], "at most 2 per operand"),
         ([_level("a", ["weights"], capacity_bytes=8)], "off chip"),
         ([_level("a", ["weights"]), dram], "capacity_bytes"),
     ]  # fmt: skip
