@@ -111,7 +111,7 @@ def _k_chunk(k: int, kc: int, rows: int, dense_schedule: bool) -> tuple[int, int
 @jit
 def _map_params(
     p: np.ndarray, hw: np.ndarray, m: int, n: int, k: int, kc: int, meta: int, repeat: int, objective: int,
-    a_res: bool, o_res: bool, w_res: bool, reserved: np.ndarray, dense_schedule: bool,
+    a_res: bool, o_res: bool, reserved: np.ndarray, dense_schedule: bool, w_res: bool = False,
 ) -> np.ndarray:  # fmt: skip
     """``p`` (length ``MAP_LEN``, reused between the ways of one GEMM) set to the mapper's parameter
     vector (:data:`~nmsim.engine.layout.MAP_FIELDS`) of one way of running the GEMM: its shape, the
@@ -223,7 +223,7 @@ def _evaluate_mode(
     o_full = m * n * eb  # outputs drained from an inner output level to the outer one
     drain = o_full if lo_in >= 0 else 0
     meta_read = float(kc) * n * meta * filter_reuse(df, rows, cols, m) * repeat  # bits
-    p = _map_params(p, hw, m, n, k, kc, meta, repeat, objective, a_res, o_res, w_res, reserved, dense_schedule)
+    p = _map_params(p, hw, m, n, k, kc, meta, repeat, objective, a_res, o_res, reserved, dense_schedule, w_res)
     # on-chip ports: the array cannot run faster than its levels (and the metadata path) feed it;
     # the tiling-independent load of each port here, the inner levels' fills in mapper.port_time
     port = 0.0
@@ -422,7 +422,7 @@ def _reservation_binds(hw: np.ndarray, g: np.ndarray) -> bool:
         if way == 2 and hw[_FALLBACK] == 0.0:
             continue
         wkc, wmeta = (k, 0) if way == 2 else (kc, meta)
-        p = _map_params(np.empty(MAP_LEN), hw, m, n, k, wkc, wmeta, 1, 0, a_res, False, w_res, reserved, way == 1)
+        p = _map_params(np.empty(MAP_LEN), hw, m, n, k, wkc, wmeta, 1, 0, a_res, False, reserved, way == 1, w_res)
         if not every_tile_fits(p):
             return True
     return False

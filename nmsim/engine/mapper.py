@@ -144,8 +144,8 @@ def _fits(fa: float, fw: float, fo: float, la: int, lw: int, lo: int, cap: np.nd
 @jit
 def _tile_fits(
     order: int, mb: int, nb: int, k: int, kc: int, kb: int, kbd: int, elem_bytes: int, acc_bytes: int,
-    meta_bits: int, a_resident: bool, w_resident: bool, la: int, lw: int, lo: int, cap: np.ndarray,
-    strict: bool,
+    meta_bits: int, a_resident: bool, la: int, lw: int, lo: int, cap: np.ndarray, strict: bool,
+    w_resident: bool = False,
 ) -> bool:  # fmt: skip
     """Does an Mb×Nb tile in loop ``order`` fit ``cap``? Its on-chip bytes (activations, weights with
     metadata, partial sums) are the table's in the module docstring; a resident operand (activation
@@ -189,17 +189,17 @@ def every_tile_fits(p: np.ndarray) -> bool:
             ab,
             meta,
             a_res,
-            w_res,
             int(p[_LA]),
             int(p[_LW]),
             int(p[_LO]),
             cap,
             True,
+            w_res,
         ):
             return False
         if inner and not _tile_fits(
-            order, mb, nb, k, kc, kb, kbd, eb, ab, meta, False, False, int(p[_LA_IN]), int(p[_LW_IN]),
-            int(p[_LO_IN]), cap, False,
+            order, mb, nb, k, kc, kb, kbd, eb, ab, meta, False, int(p[_LA_IN]), int(p[_LW_IN]), int(p[_LO_IN]),
+            cap, False,
         ):  # fmt: skip
             return False
     return True
@@ -264,8 +264,8 @@ def port_time(p: np.ndarray, fa: int, fw: int) -> float:
 
 @jit
 def _frontier(
-    p: np.ndarray, cm: np.ndarray, cn: np.ndarray, la: int, lw: int, lo: int, a_resident: bool,
-    w_resident: bool, strict: bool,
+    p: np.ndarray, cm: np.ndarray, cn: np.ndarray, la: int, lw: int, lo: int, a_resident: bool, strict: bool,
+    w_resident: bool = False,
 ) -> tuple[np.ndarray, int, int]:  # fmt: skip
     """The tiles that fit the levels in slots ``la``/``lw``/``lo`` (``strict``: the DRAM-level tile,
     see :func:`_fits`), as the largest fitting candidate per row (feasibility is monotone in each
@@ -279,7 +279,7 @@ def _frontier(
     j = cn.shape[0] - 1
     for i in range(cm.shape[0]):
         while j >= 0 and not _tile_fits(
-            0, cm[i], cn[j], k, kc, kb, kbd, eb, ab, meta, a_resident, w_resident, la, lw, lo, cap, strict
+            0, cm[i], cn[j], k, kc, kb, kbd, eb, ab, meta, a_resident, la, lw, lo, cap, strict, w_resident
         ):
             j -= 1
         if j < 0:
@@ -287,12 +287,12 @@ def _frontier(
         f0[i] = j
     f1 = -1
     while f1 + 1 < cn.shape[0] and _tile_fits(
-        1, 1, cn[f1 + 1], k, kc, kb, kbd, eb, ab, meta, a_resident, w_resident, la, lw, lo, cap, strict
+        1, 1, cn[f1 + 1], k, kc, kb, kbd, eb, ab, meta, a_resident, la, lw, lo, cap, strict, w_resident
     ):
         f1 += 1
     f2 = -1
     while f2 + 1 < cm.shape[0] and _tile_fits(
-        2, cm[f2 + 1], 1, k, kc, kb, kbd, eb, ab, meta, a_resident, w_resident, la, lw, lo, cap, strict
+        2, cm[f2 + 1], 1, k, kc, kb, kbd, eb, ab, meta, a_resident, la, lw, lo, cap, strict, w_resident
     ):
         f2 += 1
     return f0, f1, f2
@@ -471,7 +471,7 @@ def search(
     bq, bmb2, bnb2 = (0, 1, 1) if has_inner else (-1, 0, 0)
     bfa, bfw = inner_fills(p, 0, 1, 1, 1, 1, a_full, w_full) if has_inner else (0, 0)
     bc, be = _cost(p, best_a, best_w, o, bfa, bfw)
-    g0, g1, g2 = _frontier(p, cm, cn, la, lw, lo, a_resident, p[_WRES] != 0.0, True)  # the DRAM-level tiles that fit
+    g0, g1, g2 = _frontier(p, cm, cn, la, lw, lo, a_resident, True, p[_WRES] != 0.0)  # the DRAM-level tiles that fit
     if not has_inner:  # one level: the bound is the cost; for each Mb only the largest Nb can win
         for order in range(3):
             for i in range(_outer_count(order, cm, g1, g2)):
@@ -483,7 +483,7 @@ def search(
                     bc, be = c, e
                     best_o, best_mb, best_nb, best_a, best_w = order, mb, nb, ta, tw
         return _reported(best_o, best_mb, best_nb, best_a, best_w, o, bq, bmb2, bnb2, bfa, bfw)
-    f0, f1, f2 = _frontier(p, cm, cn, int(p[_LA_IN]), int(p[_LW_IN]), int(p[_LO_IN]), False, False, False)
+    f0, f1, f2 = _frontier(p, cm, cn, int(p[_LA_IN]), int(p[_LW_IN]), int(p[_LO_IN]), False, False)
     tight = f0[0] >= 0
     c_sorted, e_min = p, p  # placeholders (no allocation) unless the latency bound is used
     if tight:
