@@ -13,7 +13,8 @@ order  name                                       DRAM bytes                    
 =====  =========================================  =====================================  ==========================
 
 (kb′: the activation columns a chunk of kb compacted rows needs, ``kb·K/K′``; W bytes include the
-metadata.) Each footprint is charged to the on-chip level holding that operand; operands that share
+metadata. A resident operand — A with ``a_resident``, W with ``w_resident`` (an activation such as
+attention's k or v) — moves no DRAM bytes and takes no footprint: the planner reserves its bytes.) Each footprint is charged to the on-chip level holding that operand; operands that share
 a level share its usable capacity, less what resident tensors reserve. Candidate tile sizes per dim
 (:func:`tile_candidates`): ``⌈D/j⌉`` for j = 1…12 and for every j = ⌈D/2^i⌉ — the smallest tile for
 each count of tiles, so a size is never tried that a smaller one with as few tiles dominates; at
