@@ -81,7 +81,8 @@ class GemmCache:
         (:func:`~nmsim.sim.gemm.simulate_layer`)."""
         runs = conv_of.conv_k_runs if conv_of is not None else 1
         held = tuple(sorted((reserved or {}).items()))
-        key = (m, n, k, repeat, dtype, pattern, round(density, 12), runs, input_resident, held, weight_resident)
+        hooks = (input_resident, weight_resident, held)
+        key = (m, n, k, repeat, dtype, pattern, round(density, 12), runs, hooks)
         hit = self._memo.get(key)
         if hit is not None:
             return hit

@@ -223,7 +223,9 @@ def _evaluate_mode(
     o_full = m * n * eb  # outputs drained from an inner output level to the outer one
     drain = o_full if lo_in >= 0 else 0
     meta_read = float(kc) * n * meta * filter_reuse(df, rows, cols, m) * repeat  # bits
-    p = _map_params(p, hw, m, n, k, kc, meta, repeat, objective, a_res, o_res, reserved, dense_schedule, w_res)
+    p = _map_params(
+        p, hw, m, n, k, kc, meta, repeat, objective, a_res, o_res, reserved, dense_schedule, w_res
+    )
     # on-chip ports: the array cannot run faster than its levels (and the metadata path) feed it;
     # the tiling-independent load of each port here, the inner levels' fills in mapper.port_time
     port = 0.0
@@ -411,7 +413,8 @@ def _reservation_binds(hw: np.ndarray, g: np.ndarray) -> bool:
     if not reserved.any():
         return False
     m, n, k, kc = int(g[0]), int(g[1]), int(g[2]), int(g[3])
-    meta_bits, compat, sparse, a_res, w_res = int(g[4]), g[6] != 0.0, g[7] != 0.0, g[9] != 0.0, g[_G_WRES] != 0.0
+    meta_bits, compat, sparse, a_res = int(g[4]), g[6] != 0.0, g[7] != 0.0, g[9] != 0.0
+    w_res = g[_G_WRES] != 0.0
     meta = 0 if compat else meta_bits
     # the ways evaluate_gemm may run it: its mode; the dense schedule; the dense fallback
     for way in range(3):
@@ -422,7 +425,9 @@ def _reservation_binds(hw: np.ndarray, g: np.ndarray) -> bool:
         if way == 2 and hw[_FALLBACK] == 0.0:
             continue
         wkc, wmeta = (k, 0) if way == 2 else (kc, meta)
-        p = _map_params(np.empty(MAP_LEN), hw, m, n, k, wkc, wmeta, 1, 0, a_res, False, reserved, way == 1, w_res)
+        p = _map_params(
+            np.empty(MAP_LEN), hw, m, n, k, wkc, wmeta, 1, 0, a_res, False, reserved, way == 1, w_res
+        )
         if not every_tile_fits(p):
             return True
     return False

@@ -472,7 +472,9 @@ def search(
     bq, bmb2, bnb2 = (0, 1, 1) if has_inner else (-1, 0, 0)
     bfa, bfw = inner_fills(p, 0, 1, 1, 1, 1, a_full, w_full) if has_inner else (0, 0)
     bc, be = _cost(p, best_a, best_w, o, bfa, bfw)
-    g0, g1, g2 = _frontier(p, cm, cn, la, lw, lo, a_resident, True, p[_WRES] != 0.0)  # the DRAM-level tiles that fit
+    w_resident = p[_WRES] != 0.0
+    # the DRAM-level tiles that fit
+    g0, g1, g2 = _frontier(p, cm, cn, la, lw, lo, a_resident, True, w_resident)
     if not has_inner:  # one level: the bound is the cost; for each Mb only the largest Nb can win
         for order in range(3):
             for i in range(_outer_count(order, cm, g1, g2)):

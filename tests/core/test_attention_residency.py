@@ -90,7 +90,10 @@ def test_residency_never_increases_a_layers_dram_bytes(hw_name: str) -> None:
         assert a.dram_bytes <= b.dram_bytes, (hw_name, a.name, a.dram_bytes, b.dram_bytes)
     attn = {x.name for x in trace.layers if x.op == "attention"}
     # some attention GEMM now reads its second operand on chip
-    assert any(a.name in attn and a.dram_filter_bytes == 0 < b.dram_filter_bytes for a, b in zip(auto, none))
+    assert any(
+        a.name in attn and a.dram_filter_bytes == 0 < b.dram_filter_bytes
+        for a, b in zip(auto, none, strict=True)
+    )
 
 
 def test_sweep_equals_simulate_with_attention_operands_resident() -> None:
