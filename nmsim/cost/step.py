@@ -74,12 +74,15 @@ class GemmCache:
         conv_of: Layer | None = None,
         input_resident: bool = False,
         reserved: dict[str, float] | None = None,
+        weight_resident: bool = False,
     ) -> GemmResult:
         """Simulate (m, n, k)×repeat with weights ``pattern``; ``conv_of``: keep that conv's K-runs;
-        ``input_resident``/``reserved``: residency hooks (:func:`~nmsim.sim.gemm.simulate_layer`)."""
+        ``input_resident``/``reserved``/``weight_resident``: residency hooks
+        (:func:`~nmsim.sim.gemm.simulate_layer`)."""
         runs = conv_of.conv_k_runs if conv_of is not None else 1
         held = tuple(sorted((reserved or {}).items()))
-        key = (m, n, k, repeat, dtype, pattern, round(density, 12), runs, input_resident, held)
+        hooks = (input_resident, weight_resident, held)
+        key = (m, n, k, repeat, dtype, pattern, round(density, 12), runs, hooks)
         hit = self._memo.get(key)
         if hit is not None:
             return hit
@@ -98,7 +101,9 @@ class GemmCache:
                 pattern=pattern,
                 density=dens,
             )
-        result = simulate_layer(layer, self.hw, input_resident=input_resident, reserved=reserved)
+        result = simulate_layer(
+            layer, self.hw, input_resident=input_resident, reserved=reserved, weight_resident=weight_resident
+        )
         self._memo[key] = result
         return result
 
@@ -108,9 +113,11 @@ class StepResidency:
     """Residency of one layer's training passes (:func:`nmsim.sim.residency.training_plans`).
 
     ``fwd``: its forward input is on chip (its producer's output, kept after being stashed to DRAM for
-    the backward pass); ``dgrad``: its output gradient is on chip (its consumers' data gradients);
+    the backward pass; for an attention matmul, each of its two activation operands whose producer
+    kept it); ``dgrad``: its output gradient is on chip (its consumers' data gradients);
     ``level``: the on-chip level holding them. Outputs are always written to DRAM (the forward output
     is stashed for wgrad, a data gradient is wgrad's operand), and wgrad reads both operands from DRAM.
+    An attention layer's dgrad keeps the one-operand rule (its incoming gradient only).
     """
 
     fwd: LayerResidency = NO_RESIDENCY
@@ -154,7 +161,8 @@ def step_gemms(
         held = (
             {residency.level: float(hook.reserved_bytes)} if residency.level and hook.reserved_bytes else None
         )
-        r = cache.run(*dims, rep, dt, pattern, state.density, conv_of, hook.input_resident, held)
+        w_res = hook.weight_resident and p == "fwd"
+        r = cache.run(*dims, rep, dt, pattern, state.density, conv_of, hook.input_resident, held, w_res)
         return StepGemm(p, *dims, rep, pattern, r, flops, fd)
 
     fwd_dims, dgrad_dims, wgrad_dims = (m, n, k), (m, k, n), (k, n, m)

@@ -41,7 +41,7 @@ _TOVH, _SPLITK, _MBPC, _FALLBACK = (
 _EMAC, _EMUX, _EMETA, _STATIC = HW["e_mac"], HW["e_mux"], HW["e_metadata_bit"], HW["static_w"]
 _EREG = HW["e_register"]
 _O_CYC, _O_EN, _O_FELL = OUT["cycles"], OUT["energy_pj"], OUT["fell_back"]
-_G_RES = GEMM["reserved_0"]
+_G_RES, _G_WRES = GEMM["reserved_0"], GEMM["weight_resident"]
 _P = MAP  # the mapper's parameter vector: indices below are frozen at compile time
 _P_KB, _P_KBD = _P["kb"], _P["kbd"]
 _P_CAP, _P_NFP, _P_PT = _P["cap_0"], _P["fill_ports"], _P["port_cycles_0"]
@@ -82,6 +82,7 @@ _P_SHAPE = tuple(
         "meta_bits",
         "a_resident",
         "o_resident",
+        "w_resident",
         "objective",
         "repeat",
     )
@@ -110,7 +111,7 @@ def _k_chunk(k: int, kc: int, rows: int, dense_schedule: bool) -> tuple[int, int
 @jit
 def _map_params(
     p: np.ndarray, hw: np.ndarray, m: int, n: int, k: int, kc: int, meta: int, repeat: int, objective: int,
-    a_res: bool, o_res: bool, reserved: np.ndarray, dense_schedule: bool,
+    a_res: bool, o_res: bool, reserved: np.ndarray, dense_schedule: bool, w_res: bool = False,
 ) -> np.ndarray:  # fmt: skip
     """``p`` (length ``MAP_LEN``, reused between the ways of one GEMM) set to the mapper's parameter
     vector (:data:`~nmsim.engine.layout.MAP_FIELDS`) of one way of running the GEMM: its shape, the
@@ -130,6 +131,7 @@ def _map_params(
         meta,
         int(a_res),
         int(o_res),
+        int(w_res),
         objective,
         repeat,
     )
@@ -187,6 +189,7 @@ def _evaluate_mode(
     objective: int,
     a_res: bool,
     o_res: bool,
+    w_res: bool,
     reserved: np.ndarray,
     cm: np.ndarray,
     cn: np.ndarray,
@@ -220,7 +223,9 @@ def _evaluate_mode(
     o_full = m * n * eb  # outputs drained from an inner output level to the outer one
     drain = o_full if lo_in >= 0 else 0
     meta_read = float(kc) * n * meta * filter_reuse(df, rows, cols, m) * repeat  # bits
-    p = _map_params(p, hw, m, n, k, kc, meta, repeat, objective, a_res, o_res, reserved, dense_schedule)
+    p = _map_params(
+        p, hw, m, n, k, kc, meta, repeat, objective, a_res, o_res, reserved, dense_schedule, w_res
+    )
     # on-chip ports: the array cannot run faster than its levels (and the metadata path) feed it;
     # the tiling-independent load of each port here, the inner levels' fills in mapper.port_time
     port = 0.0
@@ -244,7 +249,7 @@ def _evaluate_mode(
             p[_P_PT + 2 * LEVEL_SLOTS] = meta_read / hw[_MBPC]
             port = max(port, p[_P_PT + 2 * LEVEL_SLOTS])
     kb, kbd = int(p[_P_KB]), int(p[_P_KBD])
-    pro, epi = exposed_bytes(df, rows, cols, m, n, kb, kbd, eb, meta, a_res, o_res)
+    pro, epi = exposed_bytes(df, rows, cols, m, n, kb, kbd, eb, meta, a_res, o_res, w_res)
     bpc = hw[_BPC]
     p[_P_WORK], p[_P_FIXED], p[_P_PORT0], p[_P_PRO], p[_P_EPI], p[_P_BPC] = work, fixed, port, pro, epi, bpc
     p[_P_EDR], p[_P_EDW] = hw[_EDR], hw[_EDW]
@@ -365,29 +370,30 @@ def evaluate_gemm(hw: np.ndarray, g: np.ndarray) -> np.ndarray:
     """Cost of the GEMM row ``g`` (layout :data:`nmsim.engine.layout.GEMM_FIELDS`) on ``hw``.
 
     ``repeat`` GEMMs of m×k activations · k×n weights compacted to ``kc`` rows, ``meta_bits`` per
-    kept weight; ``sparse`` when the PEs run an N:M mode (mux active). Compat mode (SCALE-Sim) has
+    kept weight; ``input_resident``/``weight_resident``: that operand is already on chip (no DRAM
+    read, no tile footprint: the planner's ``reserved`` bytes hold it); ``sparse`` when the PEs run an N:M mode (mux active). Compat mode (SCALE-Sim) has
     no stalls, no ports, no mux and no metadata cost and runs exactly the mode it is given. Returns
     the result vector laid out as :data:`nmsim.engine.layout.OUT_FIELDS` (cycles, s, MACs, bytes, pJ).
     """
     m, n, k, kc = int(g[0]), int(g[1]), int(g[2]), int(g[3])
     meta_bits, repeat, compat, sparse = int(g[4]), int(g[5]), g[6] != 0.0, g[7] != 0.0
-    objective, a_res, o_res = int(g[8]), g[9] != 0.0, g[10] != 0.0
+    objective, a_res, o_res, w_res = int(g[8]), g[9] != 0.0, g[10] != 0.0, g[_G_WRES] != 0.0
     reserved = g[_G_RES : _G_RES + LEVEL_SLOTS]
     cm, cn = tile_candidates(m), tile_candidates(n)
     p = np.empty(MAP_LEN)
     best = _evaluate_mode(
-        hw, m, n, k, kc, meta_bits, repeat, compat, sparse, False, objective, a_res, o_res, reserved, cm, cn, p
+        hw, m, n, k, kc, meta_bits, repeat, compat, sparse, False, objective, a_res, o_res, w_res, reserved, cm, cn, p
     )  # fmt: skip
     if sparse and not compat:
         if kc < k:
             alt = _evaluate_mode(
-                hw, m, n, k, kc, meta_bits, repeat, compat, sparse, True, objective, a_res, o_res, reserved, cm, cn, p
+                hw, m, n, k, kc, meta_bits, repeat, compat, sparse, True, objective, a_res, o_res, w_res, reserved, cm, cn, p
             )  # fmt: skip
             if _better(objective, alt, best):
                 best = alt
         if hw[_FALLBACK] != 0.0:
             dense = _evaluate_mode(
-                hw, m, n, k, k, 0, repeat, compat, False, False, objective, a_res, o_res, reserved, cm, cn, p
+                hw, m, n, k, k, 0, repeat, compat, False, False, objective, a_res, o_res, w_res, reserved, cm, cn, p
             )  # fmt: skip
             if _better(objective, dense, best):
                 best = dense
@@ -408,6 +414,7 @@ def _reservation_binds(hw: np.ndarray, g: np.ndarray) -> bool:
         return False
     m, n, k, kc = int(g[0]), int(g[1]), int(g[2]), int(g[3])
     meta_bits, compat, sparse, a_res = int(g[4]), g[6] != 0.0, g[7] != 0.0, g[9] != 0.0
+    w_res = g[_G_WRES] != 0.0
     meta = 0 if compat else meta_bits
     # the ways evaluate_gemm may run it: its mode; the dense schedule; the dense fallback
     for way in range(3):
@@ -418,7 +425,9 @@ def _reservation_binds(hw: np.ndarray, g: np.ndarray) -> bool:
         if way == 2 and hw[_FALLBACK] == 0.0:
             continue
         wkc, wmeta = (k, 0) if way == 2 else (kc, meta)
-        p = _map_params(np.empty(MAP_LEN), hw, m, n, k, wkc, wmeta, 1, 0, a_res, False, reserved, way == 1)
+        p = _map_params(
+            np.empty(MAP_LEN), hw, m, n, k, wkc, wmeta, 1, 0, a_res, False, reserved, way == 1, w_res
+        )
         if not every_tile_fits(p):
             return True
     return False

@@ -75,6 +75,7 @@ GEMM_FIELDS: tuple[str, ...] = (
     "input_resident",  # 1: the activation operand is already on chip (no DRAM read)
     "output_resident",  # 1: the output stays on chip for its consumers (no DRAM write)
     *(f"reserved_{i}" for i in range(LEVEL_SLOTS)),  # bytes of each on-chip level held by resident tensors
+    "weight_resident",  # 1: the second operand is already on chip (an activation, e.g. attention's k or v)
 )
 GEMM = {name: i for i, name in enumerate(GEMM_FIELDS)}
 GEMM_LEN = len(GEMM_FIELDS)
@@ -161,6 +162,7 @@ MAP_FIELDS: tuple[str, ...] = (
     "meta_bits",  # metadata bits per kept weight (0 in compat)
     "a_resident",
     "o_resident",
+    "w_resident",  # 1: the second operand is on chip (no DRAM read, no footprint beyond the reservation)
     "objective",
     "repeat",
     "ports",  # 1: on-chip ports limit the array (0 in compat)
@@ -229,8 +231,10 @@ def gemm_row(
     input_resident: bool = False,
     output_resident: bool = False,
     reserved: tuple[float, ...] = (0.0,) * LEVEL_SLOTS,
+    weight_resident: bool = False,
 ) -> tuple[float, ...]:
-    """One GEMM row as a tuple in :data:`GEMM_FIELDS` order (hashable: the sweep's dedup key)."""
+    """One GEMM row as a tuple in :data:`GEMM_FIELDS` order (hashable: the sweep's dedup key);
+    ``reserved``: bytes per level slot (slots past its end: 0)."""
     return (
         float(m),
         float(n),
@@ -244,4 +248,6 @@ def gemm_row(
         float(input_resident),
         float(output_resident),
         *(float(r) for r in reserved),
+        *(0.0 for _ in range(LEVEL_SLOTS - len(reserved))),  # slots not given hold nothing
+        float(weight_resident),
     )

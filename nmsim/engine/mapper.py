@@ -13,7 +13,8 @@ order  name                                       DRAM bytes                    
 =====  =========================================  =====================================  ==========================
 
 (kb′: the activation columns a chunk of kb compacted rows needs, ``kb·K/K′``; W bytes include the
-metadata.) Each footprint is charged to the on-chip level holding that operand; operands that share
+metadata. A resident operand — A with ``a_resident``, W with ``w_resident`` (an activation such as
+attention's k or v) — moves no DRAM bytes and takes no footprint: the planner reserves its bytes.) Each footprint is charged to the on-chip level holding that operand; operands that share
 a level share its usable capacity, less what resident tensors reserve. Candidate tile sizes per dim
 (:func:`tile_candidates`): ``⌈D/j⌉`` for j = 1…12 and for every j = ⌈D/2^i⌉ — the smallest tile for
 each count of tiles, so a size is never tried that a smaller one with as few tiles dominates; at
@@ -58,7 +59,7 @@ _EB, _AB, _META, _ARES, _ORES = (
     MAP["a_resident"],
     MAP["o_resident"],
 )
-_OBJ, _REP, _PORTS = MAP["objective"], MAP["repeat"], MAP["ports"]
+_OBJ, _REP, _PORTS, _WRES = MAP["objective"], MAP["repeat"], MAP["ports"], MAP["w_resident"]
 _LA, _LW, _LO, _LA_IN, _LW_IN, _LO_IN = (
     MAP["la"],
     MAP["lw"],
@@ -145,19 +146,23 @@ def _fits(fa: float, fw: float, fo: float, la: int, lw: int, lo: int, cap: np.nd
 def _tile_fits(
     order: int, mb: int, nb: int, k: int, kc: int, kb: int, kbd: int, elem_bytes: int, acc_bytes: int,
     meta_bits: int, a_resident: bool, la: int, lw: int, lo: int, cap: np.ndarray, strict: bool,
+    w_resident: bool = False,
 ) -> bool:  # fmt: skip
     """Does an Mb×Nb tile in loop ``order`` fit ``cap``? Its on-chip bytes (activations, weights with
-    metadata, partial sums) are the table's in the module docstring; a resident activation operand
-    takes none."""
+    metadata, partial sums) are the table's in the module docstring; a resident operand (activation
+    or second operand) takes none: its bytes are the planner's reservation."""
     wcol = 8 * elem_bytes + meta_bits  # bits per compacted weight, metadata included
     if order == 0:
         fa = 0 if a_resident else mb * kbd * elem_bytes
-        return _fits(fa, ceil_div(kb * nb * wcol, 8), mb * nb * acc_bytes, la, lw, lo, cap, strict)
+        fw = 0 if w_resident else ceil_div(kb * nb * wcol, 8)
+        return _fits(fa, fw, mb * nb * acc_bytes, la, lw, lo, cap, strict)
     if order == 1:  # the weight block K′×Nb stays, M streams row by row
         fa = 0 if a_resident else kbd * elem_bytes
-        return _fits(fa, ceil_div(kc * nb * wcol, 8), nb * acc_bytes, la, lw, lo, cap, strict)
+        fw = 0 if w_resident else ceil_div(kc * nb * wcol, 8)
+        return _fits(fa, fw, nb * acc_bytes, la, lw, lo, cap, strict)
     fa = 0 if a_resident else mb * k * elem_bytes  # the activation block Mb×K stays
-    return _fits(fa, ceil_div(kb * wcol, 8), mb * acc_bytes, la, lw, lo, cap, strict)
+    fw = 0 if w_resident else ceil_div(kb * wcol, 8)
+    return _fits(fa, fw, mb * acc_bytes, la, lw, lo, cap, strict)
 
 
 @jit
@@ -167,7 +172,7 @@ def every_tile_fits(p: np.ndarray) -> bool:
     largest candidates) do, and feasibility is monotone in the tile dims. Then :func:`search`'s
     answer does not depend on how much smaller the capacities could have been."""
     m, n, k, kc, kb, kbd = int(p[_M]), int(p[_N]), int(p[_K]), int(p[_KC]), int(p[_KB]), int(p[_KBD])
-    eb, ab, meta, a_res = int(p[_EB]), int(p[_AB]), int(p[_META]), p[_ARES] != 0.0
+    eb, ab, meta, a_res, w_res = int(p[_EB]), int(p[_AB]), int(p[_META]), p[_ARES] != 0.0, p[_WRES] != 0.0
     cap = p[_CAP : _CAP + LEVEL_SLOTS]
     inner = p[_LA_IN] >= 0 or p[_LW_IN] >= 0 or p[_LO_IN] >= 0
     for order in range(3):
@@ -190,6 +195,7 @@ def every_tile_fits(p: np.ndarray) -> bool:
             int(p[_LO]),
             cap,
             True,
+            w_res,
         ):
             return False
         if inner and not _tile_fits(
@@ -259,8 +265,9 @@ def port_time(p: np.ndarray, fa: int, fw: int) -> float:
 
 @jit
 def _frontier(
-    p: np.ndarray, cm: np.ndarray, cn: np.ndarray, la: int, lw: int, lo: int, a_resident: bool, strict: bool
-) -> tuple[np.ndarray, int, int]:
+    p: np.ndarray, cm: np.ndarray, cn: np.ndarray, la: int, lw: int, lo: int, a_resident: bool, strict: bool,
+    w_resident: bool = False,
+) -> tuple[np.ndarray, int, int]:  # fmt: skip
     """The tiles that fit the levels in slots ``la``/``lw``/``lo`` (``strict``: the DRAM-level tile,
     see :func:`_fits`), as the largest fitting candidate per row (feasibility is monotone in each
     tile dim): (for each M candidate i, the largest N candidate index that fits in order 0, -1 from
@@ -273,7 +280,7 @@ def _frontier(
     j = cn.shape[0] - 1
     for i in range(cm.shape[0]):
         while j >= 0 and not _tile_fits(
-            0, cm[i], cn[j], k, kc, kb, kbd, eb, ab, meta, a_resident, la, lw, lo, cap, strict
+            0, cm[i], cn[j], k, kc, kb, kbd, eb, ab, meta, a_resident, la, lw, lo, cap, strict, w_resident
         ):
             j -= 1
         if j < 0:
@@ -281,12 +288,12 @@ def _frontier(
         f0[i] = j
     f1 = -1
     while f1 + 1 < cn.shape[0] and _tile_fits(
-        1, 1, cn[f1 + 1], k, kc, kb, kbd, eb, ab, meta, a_resident, la, lw, lo, cap, strict
+        1, 1, cn[f1 + 1], k, kc, kb, kbd, eb, ab, meta, a_resident, la, lw, lo, cap, strict, w_resident
     ):
         f1 += 1
     f2 = -1
     while f2 + 1 < cm.shape[0] and _tile_fits(
-        2, cm[f2 + 1], 1, k, kc, kb, kbd, eb, ab, meta, a_resident, la, lw, lo, cap, strict
+        2, cm[f2 + 1], 1, k, kc, kb, kbd, eb, ab, meta, a_resident, la, lw, lo, cap, strict, w_resident
     ):
         f2 += 1
     return f0, f1, f2
@@ -455,16 +462,19 @@ def search(
     la, lw, lo = int(p[_LA]), int(p[_LW]), int(p[_LO])
     has_inner = p[_LA_IN] >= 0 or p[_LW_IN] >= 0 or p[_LO_IN] >= 0
     a = 0 if a_resident else m * k * eb
-    w = kc * n * eb + ceil_div(kc * n * meta, 8)
+    w_full = kc * n * eb + ceil_div(kc * n * meta, 8)
+    w = 0 if p[_WRES] != 0.0 else w_full
     o = 0 if o_resident else m * n * eb
     a_full = m * k * eb
     # worst case (nothing blocks): every tile of one element re-reads both operands, at every level
     best_o, best_mb, best_nb = 0, 1, 1
     best_a, best_w = a * n, w * m
     bq, bmb2, bnb2 = (0, 1, 1) if has_inner else (-1, 0, 0)
-    bfa, bfw = inner_fills(p, 0, 1, 1, 1, 1, a_full, w) if has_inner else (0, 0)
+    bfa, bfw = inner_fills(p, 0, 1, 1, 1, 1, a_full, w_full) if has_inner else (0, 0)
     bc, be = _cost(p, best_a, best_w, o, bfa, bfw)
-    g0, g1, g2 = _frontier(p, cm, cn, la, lw, lo, a_resident, True)  # the DRAM-level tiles that fit
+    w_resident = p[_WRES] != 0.0
+    # the DRAM-level tiles that fit
+    g0, g1, g2 = _frontier(p, cm, cn, la, lw, lo, a_resident, True, w_resident)
     if not has_inner:  # one level: the bound is the cost; for each Mb only the largest Nb can win
         for order in range(3):
             for i in range(_outer_count(order, cm, g1, g2)):
@@ -480,7 +490,7 @@ def search(
     tight = f0[0] >= 0
     c_sorted, e_min = p, p  # placeholders (no allocation) unless the latency bound is used
     if tight:
-        c_sorted, e_min = _inner_bound_table(p, cm, cn, f0, f1, f2, a_full, w)
+        c_sorted, e_min = _inner_bound_table(p, cm, cn, f0, f1, f2, a_full, w_full)
     bidx = -1  # the worst case is first in the enumeration: ties keep it
     # The most promising outer tile is expanded first, so that the full enumeration prunes against
     # a good incumbent. Ties are broken by enumeration index: the answer does not depend on the
@@ -508,7 +518,7 @@ def search(
                     if tight:
                         c, e = _inner_bound(p, ta, tw, o, c_sorted, e_min)
                     else:  # fewest inner fills: the outer tile itself as the inner tile
-                        lfa, lfw = inner_fills(p, 0, mb, nb, mb, nb, a_full, w)
+                        lfa, lfw = inner_fills(p, 0, mb, nb, mb, nb, a_full, w_full)
                         c, e = _cost(p, ta, tw, o, lfa, lfw)
                     if phase == 0:
                         if wins(objective, c, e, idx, sel_c, sel_e, sel_idx):
@@ -517,7 +527,7 @@ def search(
                     if not wins(objective, c, e, idx * 256, bc, be, bidx):
                         break  # nor will any smaller Nb (more DRAM bytes, a bound at least as high)
                     ok, c, e, q, mb2, nb2, fa, fw, cidx = _inner_search(
-                        p, cm, cn, f0, f1, f2, im, jn, mb, nb, ta, tw, o, bc, be, a_full, w, idx, bidx
+                        p, cm, cn, f0, f1, f2, im, jn, mb, nb, ta, tw, o, bc, be, a_full, w_full, idx, bidx
                     )
                     if ok:
                         bc, be, bidx = c, e, cidx

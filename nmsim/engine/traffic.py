@@ -32,16 +32,18 @@ def exposed_bytes(
     meta_bits: int,
     a_resident: bool,
     o_resident: bool,
+    w_resident: bool = False,
 ) -> tuple[int, int]:
     """(prologue, epilogue) DRAM bytes that cannot overlap compute (see the module docstring).
 
     ``kb``: compacted K rows one fold holds (the first weight tile of ws has kb rows); ``kbd``: the
-    activation columns they need (the first activation tile of is). A resident input (already on chip) has no
-    prologue; a resident output no epilogue.
+    activation columns they need (the first activation tile of is). A resident input or second operand
+    (already on chip) has no prologue; a resident output no epilogue.
     """  # fmt: skip
     prologue, epilogue = 0, 0
     if dataflow == WS:
-        prologue = ceil_div(kb * min(n, cols) * (8 * elem_bytes + meta_bits), 8)
+        if not w_resident:
+            prologue = ceil_div(kb * min(n, cols) * (8 * elem_bytes + meta_bits), 8)
     elif dataflow == OS:
         if not o_resident:
             epilogue = min(m, rows) * min(n, cols) * elem_bytes

@@ -195,6 +195,7 @@ class BatchEvaluator:
                     row = gemm_row(
                         m, n, k, ch.kc, ch.meta_bits, repeat, self.compat, ch.mode is not None, objective,
                         p.input_resident, p.output_resident, reserved_slots(rep, h["reserved"]),  # type: ignore[arg-type]
+                        p.weight_resident,
                     )  # fmt: skip
                     gid = self._gemm_ids.get(row)
                     if gid is None:

@@ -196,23 +196,30 @@ def _producers(g: _Graph, node: Any, layer_of: dict[str, str]) -> list[str]:
     (element-wise ops, norms, reshapes, softmax, residual adds): its producer→consumer edges.
 
     ONNX lists nodes in topological order, so every producer layer is already in ``layer_of``; a path
-    that ends at a graph input contributes nothing (``[]`` = the model's input)."""
-    found: list[str] = []
-    stack = [name for name in node.input if name and g.const(name) is None]
+    that ends at a graph input contributes nothing (``[]`` = the model's input). Listed operand by
+    operand in the node's input order (each operand's producers sorted), so a MatMul of two
+    activations lists [left, right] (``Layer.inputs``)."""
+    out: list[str] = []
     visited: set[str] = set()
-    while stack:
-        name = stack.pop()
-        if name in visited:
+    for operand in node.input:
+        if not operand or g.const(operand) is not None:
             continue
-        visited.add(name)
-        if name in layer_of:
-            if layer_of[name] not in found:
-                found.append(layer_of[name])
-            continue
-        prod = g.producer.get(name)
-        if prod is not None:
-            stack.extend(x for x in prod.input if x and g.const(x) is None)
-    return sorted(found)
+        found: list[str] = []
+        stack = [operand]
+        while stack:
+            name = stack.pop()
+            if name in visited:
+                continue
+            visited.add(name)
+            if name in layer_of:
+                if layer_of[name] not in out and layer_of[name] not in found:
+                    found.append(layer_of[name])
+                continue
+            prod = g.producer.get(name)
+            if prod is not None:
+                stack.extend(x for x in prod.input if x and g.const(x) is None)
+        out += sorted(found)
+    return out
 
 
 def _fix_inputs(model: Any, seq_len: int | None, batch: int) -> None:

@@ -129,7 +129,9 @@ class Layer(Strict):
         None,
         description=(
             "layers whose outputs make this layer's activation operand(s), through element-wise ops only "
-            "(norms, activations, softmax); [] = the model's input; None = not known"
+            "(norms, activations, softmax); [] = the model's input; None = not known. An attention layer "
+            "multiplies two activations and lists [left, right] operand producers (q·kᵀ: [q, k]; "
+            "probs·v: [score, v]); the right one is the GEMM's second (weight) operand"
         ),
     )
     residual: list[str] | None = Field(

@@ -88,10 +88,11 @@ def _result(
     input_resident: bool = False,
     output_resident: bool = False,
     reserved: tuple[float, ...] = (0.0,) * LEVEL_SLOTS,
+    weight_resident: bool = False,
 ) -> GemmResult:
     row = gemm_row(
         m, n, k, choice.kc, choice.meta_bits, repeat, compat, choice.mode is not None, objective,
-        input_resident, output_resident, reserved,
+        input_resident, output_resident, reserved, weight_resident,
     )  # fmt: skip
     v = evaluate_gemm(hwv, np.array(row))
     return result_from_vector(name, v, hw, m, n, k, repeat, dtype, pattern, choice.label, choice.kc, density)
@@ -260,13 +261,15 @@ def simulate_gemm(
     output_resident: bool = False,
     reserved: Mapping[str, float] | None = None,
     sparse_kernel: str | None = None,
+    weight_resident: bool = False,
 ) -> GemmResult:
     """Simulate activations ``m``×``k`` times weights ``k``×``n`` (weights ``sparsity`` 'n:m' along k).
 
     ``objective``: what the mapper (and the dense fallback) minimises: latency | energy | edp
     (default: the config's ``mapper.objective``).
     ``fallback``: auto | never, overriding the config's ``sparse.fallback``. Residency hooks:
-    ``input_resident`` (activations already on chip), ``output_resident`` (the output stays on chip),
+    ``input_resident`` (activations already on chip), ``weight_resident`` (the second operand already
+    on chip: an activation such as attention's k or v), ``output_resident`` (the output stays on chip),
     ``reserved`` ({on-chip level name: bytes} held by resident tensors, unavailable to the tiles).
     ``sparse_kernel``: tensor-core (default) | software: N:M weights through the config's software
     sparse kernel on the CUDA cores (:mod:`nmsim.sim.software_mode`; ``dtype`` and the hooks then
@@ -291,7 +294,7 @@ def simulate_gemm(
     choice = choose_mode(hw, k, guarantees, flag)
     return _result(
         name, hwv, hw, m, n, k, repeat, dt, label, choice, density, flag, obj, input_resident,
-        output_resident, slots,
+        output_resident, slots, weight_resident,
     )  # fmt: skip
 
 
@@ -331,6 +334,7 @@ def simulate_layer(
     *,
     checked: bool = False,
     sparse_kernel: str | None = None,
+    weight_resident: bool = False,
 ) -> GemmResult:
     """Simulate one trace layer on ``hw`` (``objective``, residency hooks and ``sparse_kernel`` as :func:`simulate_gemm`);
     ``checked``: the caller already ran :func:`~nmsim.sim.bounds.check_layers` on it (as
@@ -361,4 +365,5 @@ def simulate_layer(
         input_resident,
         output_resident,
         slots,
+        weight_resident,
     )

@@ -13,7 +13,12 @@ analysis:
   suffices);
 - a layer reads its activation operand on chip when every producer in ``inputs`` left its output
   resident (``inputs == []``, the model's input, comes from DRAM), and its residual add on chip when
-  every producer in ``residual`` did.
+  every producer in ``residual`` did;
+- an ``attention`` layer with two producers multiplies two activations, ``inputs = [left, right]``
+  (q·kᵀ: [q, k]; probs·v: [score, v]): its left (activation) operand is on chip when the left
+  producer's output is, its right operand (the engine's weight slot) when the right producer's is
+  (:func:`operand_producers`). Its right producer stays live until this layer has read it, as any
+  other input. Other layers keep the rule above: all ``inputs`` feed the activation operand.
 
 ``budget`` is the share of the activation-holding level the planner may fill with resident tensors;
 the rest stays free for the layer's own tiles (:func:`reserved_bytes` says how much the mapper loses).
@@ -44,6 +49,7 @@ class LayerResidency:
     output_resident: bool = False  # its output stays on chip for its consumers: no DRAM write
     residual_resident: bool = False  # the tensors its residual add reads are on chip
     reserved_bytes: int = 0  # on-chip bytes held by resident tensors while it runs (its own included)
+    weight_resident: bool = False  # its second operand (attention's k or v, an activation) is on chip
 
 
 NO_RESIDENCY = LayerResidency()
@@ -71,6 +77,16 @@ def last_uses(layers: Sequence[Layer]) -> dict[str, int]:
     return last
 
 
+def operand_producers(layer: Layer) -> tuple[list[str], list[str]]:
+    """(producers of the activation operand, producers of the second operand) of ``layer``: an
+    ``attention`` layer with exactly two producers reads ``[left, right]``; every other layer reads
+    all its ``inputs`` as the activation operand and has weights as its second operand ([])."""
+    inputs = layer.inputs or []
+    if layer.op == "attention" and len(inputs) == 2:
+        return [inputs[0]], [inputs[1]]
+    return list(inputs), []
+
+
 def plan_residency(
     layers: Sequence[Layer], elem_bytes: Sequence[int], budget: float, policy: str = "auto"
 ) -> list[LayerResidency]:
@@ -86,14 +102,16 @@ def plan_residency(
     plan: list[LayerResidency] = []
     for i, layer in enumerate(layers):
         inputs, residual = layer.inputs, layer.residual or []
-        in_res = bool(inputs) and all(name in live for name in inputs or ())
+        left, right = operand_producers(layer)
+        in_res = bool(left) and all(name in live for name in left)
+        w_res = bool(right) and all(name in live for name in right)
         res_res = bool(residual) and all(name in live for name in residual)
         size = output_bytes(layer, elem_bytes[i])
         held = sum(live.values())
         keep = inputs is not None and layer.name in last and held + size <= budget
         if keep:
             live[layer.name] = size
-        plan.append(LayerResidency(in_res, keep, res_res, held + (size if keep else 0)))
+        plan.append(LayerResidency(in_res, keep, res_res, held + (size if keep else 0), w_res))
         for name in freed_after.get(i, ()):
             live.pop(name, None)
     return plan
@@ -145,7 +163,12 @@ def hooks(hw: HardwareConfig, p: LayerResidency) -> dict[str, object]:
     """The engine hooks (keyword arguments of :func:`nmsim.sim.gemm.simulate_layer`) for ``p``."""
     name, _ = residency_budget(hw)
     reserved = {name: float(p.reserved_bytes)} if name is not None and p.reserved_bytes else None
-    return {"input_resident": p.input_resident, "output_resident": p.output_resident, "reserved": reserved}
+    return {
+        "input_resident": p.input_resident,
+        "output_resident": p.output_resident,
+        "weight_resident": p.weight_resident,
+        "reserved": reserved,
+    }
 
 
 def backward_layers(layers: Sequence[Layer]) -> list[Layer]:
@@ -153,7 +176,9 @@ def backward_layers(layers: Sequence[Layer]) -> list[Layer]:
     forward consumers' dgrads produce and producing its own dX (m×k, so ``n`` and ``k`` swap).
 
     A residual consumer's gradient is counted as arriving with the data gradients (an
-    approximation: the layer's gradient is on chip only if every consumer's is).
+    approximation: the layer's gradient is on chip only if every consumer's is). Every backward
+    layer is planned as ``linear`` (its ``inputs`` are gradients, all feeding the activation operand):
+    an attention layer's dgrad keeps the one-operand rule.
     """
     consumers: dict[str, list[str]] = {}
     for layer in layers:
@@ -162,7 +187,8 @@ def backward_layers(layers: Sequence[Layer]) -> list[Layer]:
     out = []
     for layer in reversed(layers):
         inputs = None if layer.inputs is None else consumers.get(layer.name, [])
-        out.append(layer.model_copy(update={"n": layer.k, "k": layer.n, "inputs": inputs, "residual": None}))
+        update = {"n": layer.k, "k": layer.n, "inputs": inputs, "residual": None, "op": "linear"}
+        out.append(layer.model_copy(update=update))
     return out
 
 
