@@ -53,6 +53,11 @@ LAYER_FIELDS: tuple[ResultField, ...] = (
     ResultField("dram_bytes", "bytes", "int", summed=True),
     ResultField("onchip_transfer_bytes", "bytes", "int", summed=True),
     ResultField("energy_pj", "pJ", "float"),
+    # inter-layer residency (nmsim.sim.residency): per layer only, not summed into totals
+    ResultField("input_resident", "", "bool"),
+    ResultField("weight_resident", "", "bool"),
+    ResultField("output_resident", "", "bool"),
+    ResultField("resident_reserved_bytes", "bytes", "int"),
 )
 LAYER_COLUMNS: tuple[str, ...] = tuple(f.name for f in LAYER_FIELDS if f.column)
 SUMMED: tuple[ResultField, ...] = tuple(f for f in LAYER_FIELDS if f.summed)

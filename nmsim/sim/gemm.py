@@ -95,7 +95,11 @@ def _result(
         input_resident, output_resident, reserved, weight_resident,
     )  # fmt: skip
     v = evaluate_gemm(hwv, np.array(row))
-    return result_from_vector(name, v, hw, m, n, k, repeat, dtype, pattern, choice.label, choice.kc, density)
+    return result_from_vector(
+        name, v, hw, m, n, k, repeat, dtype, pattern, choice.label, choice.kc, density,
+        input_resident=input_resident, weight_resident=weight_resident, output_resident=output_resident,
+        reserved_bytes=int(sum(reserved)),
+    )  # fmt: skip
 
 
 def result_from_vector(
@@ -111,8 +115,15 @@ def result_from_vector(
     hw_mode: str,
     kc: int,
     density: float,
+    *,
+    input_resident: bool = False,
+    weight_resident: bool = False,
+    output_resident: bool = False,
+    reserved_bytes: int = 0,
 ) -> GemmResult:
-    """Wrap an engine result vector (:data:`nmsim.engine.layout.OUT_FIELDS`) as a :class:`GemmResult`."""
+    """Wrap an engine result vector (:data:`nmsim.engine.layout.OUT_FIELDS`) as a :class:`GemmResult`;
+    the residency hooks the row was evaluated with are recorded as given (``reserved_bytes``: on-chip
+    bytes held by resident tensors, all levels)."""
     o = unpack(OUT_FIELDS, v)
     cycles = int(o["cycles"])
     issued = int(o["issued_macs"])
@@ -171,6 +182,10 @@ def result_from_vector(
         energy_pj=o["energy_pj"],
         energy_breakdown_pj={p: o["energy_" + p] for p in ENERGY_PARTS},
         mapping=mapping,
+        input_resident=input_resident,
+        weight_resident=weight_resident,
+        output_resident=output_resident,
+        resident_reserved_bytes=reserved_bytes,
     )
 
 

@@ -52,6 +52,15 @@ class GemmResult:
     onchip_transfer_bytes: int = 0
     """Bytes moved between on-chip levels: fills of inner levels from outer ones and output drains
     (0 when every operand has at most one on-chip level)."""
+    input_resident: bool = False
+    """The activation operand was on chip (inter-layer residency: no DRAM read of it)."""
+    weight_resident: bool = False
+    """The second operand (an activation, e.g. attention's k or v) was on chip: no DRAM read of it."""
+    output_resident: bool = False
+    """The output stayed on chip for its consumers: no DRAM write of it."""
+    resident_reserved_bytes: int = 0
+    """On-chip bytes (the activation level) held by resident tensors while the layer ran, its own
+    resident output included; unavailable to its tiles."""
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
