@@ -15,7 +15,8 @@ from pathlib import Path
 
 from nmsim.errors import NmsimInputError
 from nmsim.io.loaders import load_trace
-from nmsim.sparsity import DENSE, Pattern, parse_pattern
+from nmsim.schemas.trace import Phase
+from nmsim.sparsity import DENSE, NM, Pattern, parse_pattern
 from nmsim.train.stats import paired_t_test
 
 BASELINE = "srste"
@@ -32,6 +33,20 @@ class GridResults:
     structure_k: dict[str, int] = field(default_factory=dict)
     settings: str | None = None
     steps: set[int] = field(default_factory=set)
+
+
+def _k_from_phases(phases: list[Phase], target: Pattern) -> int | None:
+    """SDGF-geometric's block multiplier k read off the schedule (k·N:k·M first, N:M last): the first
+    structure phase's M over the target's M."""
+    for ph in phases:
+        if ph.kind != "structure" or not isinstance(target, NM):
+            continue
+        pats = [spec.pattern for spec in ph.layers.values()] or [ph.default.pattern]
+        first = parse_pattern(pats[0], "phase pattern")
+        if isinstance(first, NM) and first.m % target.m == 0:
+            return first.m // target.m
+        return None
+    return None
 
 
 def collect(trace_dir: str | os.PathLike[str]) -> GridResults:
@@ -51,8 +66,11 @@ def collect(trace_dir: str | os.PathLike[str]) -> GridResults:
         res.accuracy[(cell, nm)][seed] = tr.metrics.accuracy
         if "bits_per_byte" in tr.metrics.extra:
             res.bpb[(cell, nm)][seed] = tr.metrics.extra["bits_per_byte"]
-        if "structure_k" in params:
-            res.structure_k[f"{cell} {nm}"] = int(params["structure_k"])
+        k = params.get("structure_k")
+        if k is None and params.get("structure") == "geometric":
+            k = _k_from_phases(tr.training.phases, nm)  # traces written before structure_k was recorded
+        if k is not None:
+            res.structure_k[f"{cell} {nm}"] = int(k)
         res.devices[str(params.get("device_name", params.get("device", "cpu")))] += 1
         res.steps.add(tr.training.total_steps)
     if len(hashes) > 1:

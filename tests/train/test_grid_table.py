@@ -73,3 +73,22 @@ def test_table_every_pattern_and_paired_p(one_cell, tmp_path):
     save_trace(_variant(tr, "ste", "1:8", 1, 0.5, digest="0" * 16), tmp_path / "ste_1x8_s1.json")
     with pytest.raises(NmsimInputError, match="different settings"):
         results_table(tmp_path)
+
+
+def test_structure_k_read_off_the_schedule_when_not_recorded():
+    """Traces written before `structure_k` was recorded (the shipped translation grid) get k from
+    their phases: 1:8 starts at 16:128 (k = 128/8 = 16), 1:16 at 8:128 (k = 8). Where k was recorded
+    (the LM grid), reading it off the phases gives the same number."""
+    from nmsim.sparsity import parse_nm
+    from nmsim.train.table import _k_from_phases, collect
+
+    res = collect("traces/translation")
+    assert res.structure_k["sdgf-geometric 1:8"] == 16
+    assert res.structure_k["sdgf-geometric 1:16"] == 8
+    checked = 0
+    for name in ("sdgf-geometric_1x16_s1.json", "sdgf-geometric_1x32_s2.json", "sdgf-geometric_1x64_s3.json"):
+        tr = load_trace(f"traces/lm_stdlib/{name}")
+        recorded = int(tr.training.params["structure_k"])
+        assert _k_from_phases(tr.training.phases, parse_nm(str(tr.training.params["nm"]))) == recorded
+        checked += 1
+    assert checked == 3
