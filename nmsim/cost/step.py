@@ -72,17 +72,12 @@ class GemmCache:
         pattern: str,
         density: float = 1.0,
         conv_of: Layer | None = None,
-        input_resident: bool = False,
-        reserved: dict[str, float] | None = None,
-        weight_resident: bool = False,
+        residency: LayerResidency = NO_RESIDENCY,
     ) -> GemmResult:
         """Simulate (m, n, k)×repeat with weights ``pattern``; ``conv_of``: keep that conv's K-runs;
-        ``input_resident``/``reserved``/``weight_resident``: residency hooks
-        (:func:`~nmsim.sim.gemm.simulate_layer`)."""
+        ``residency``: its hooks (:func:`~nmsim.sim.gemm.simulate_layer`)."""
         runs = conv_of.conv_k_runs if conv_of is not None else 1
-        held = tuple(sorted((reserved or {}).items()))
-        hooks = (input_resident, weight_resident, held)
-        key = (m, n, k, repeat, dtype, pattern, round(density, 12), runs, hooks)
+        key = (m, n, k, repeat, dtype, pattern, round(density, 12), runs, residency)
         hit = self._memo.get(key)
         if hit is not None:
             return hit
@@ -101,9 +96,7 @@ class GemmCache:
                 pattern=pattern,
                 density=dens,
             )
-        result = simulate_layer(
-            layer, self.hw, input_resident=input_resident, reserved=reserved, weight_resident=weight_resident
-        )
+        result = simulate_layer(layer, self.hw, residency=residency)
         self._memo[key] = result
         return result
 
@@ -114,15 +107,27 @@ class StepResidency:
 
     ``fwd``: its forward input is on chip (its producer's output, kept after being stashed to DRAM for
     the backward pass; for an attention matmul, each of its two activation operands whose producer
-    kept it); ``dgrad``: its output gradient is on chip (its consumers' data gradients);
-    ``level``: the on-chip level holding them. Outputs are always written to DRAM (the forward output
-    is stashed for wgrad, a data gradient is wgrad's operand), and wgrad reads both operands from DRAM.
-    An attention layer's dgrad keeps the one-operand rule (its incoming gradient only).
+    kept it); ``dgrad``: its output gradient is on chip (its consumers' data gradients); their
+    ``reserved_bytes`` are held in the level holding activations. Outputs are always written to DRAM
+    (the forward output is stashed for wgrad, a data gradient is wgrad's operand), and wgrad reads
+    both operands from DRAM. An attention layer's dgrad keeps the one-operand rule (its incoming
+    gradient only).
     """
 
     fwd: LayerResidency = NO_RESIDENCY
     dgrad: LayerResidency = NO_RESIDENCY
-    level: str | None = None
+
+    def for_pass(self, p: Pass) -> LayerResidency:
+        """The residency pass ``p`` runs with: resident reads only (no resident output), the second
+        operand on chip in the forward pass only, nothing in wgrad."""
+        if p == "wgrad":
+            return NO_RESIDENCY
+        plan = self.fwd if p == "fwd" else self.dgrad
+        return LayerResidency(
+            input_resident=plan.input_resident,
+            reserved_bytes=plan.reserved_bytes,
+            weight_resident=plan.weight_resident and p == "fwd",
+        )
 
 
 NO_STEP_RESIDENCY = StepResidency()
@@ -157,12 +162,7 @@ def step_gemms(
     conv = layer if layer.conv is not None else None
 
     def g(p: Pass, dims: tuple[int, int, int], pattern: str, flops: float, fd: int, conv_of=None) -> StepGemm:
-        hook = residency.fwd if p == "fwd" else residency.dgrad if p == "dgrad" else NO_RESIDENCY
-        held = (
-            {residency.level: float(hook.reserved_bytes)} if residency.level and hook.reserved_bytes else None
-        )
-        w_res = hook.weight_resident and p == "fwd"
-        r = cache.run(*dims, rep, dt, pattern, state.density, conv_of, hook.input_resident, held, w_res)
+        r = cache.run(*dims, rep, dt, pattern, state.density, conv_of, residency.for_pass(p))
         return StepGemm(p, *dims, rep, pattern, r, flops, fd)
 
     fwd_dims, dgrad_dims, wgrad_dims = (m, n, k), (m, k, n), (k, n, m)

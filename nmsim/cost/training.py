@@ -150,8 +150,7 @@ def _layer_phase_cost(
 
 def step_residency(trace: Trace, hw: HardwareConfig, policy: str = "auto") -> list[StepResidency]:
     """Per layer, which of its training passes find their input on chip (``policy``: auto | none)."""
-    level, plans = training_plans(trace.layers, hw, policy)
-    return [StepResidency(fwd, dgrad, level) for fwd, dgrad in plans]
+    return [StepResidency(fwd, dgrad) for fwd, dgrad in training_plans(trace.layers, hw, policy)]
 
 
 def dense_step_cost(

@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from nmsim.engine.kernel import evaluate_rows, without_idle_reservations
-from nmsim.engine.layout import GEMM, GEMM_LEN, LEVEL_SLOTS, OBJECTIVES, gemm_row
+from nmsim.engine.layout import GEMM, GEMM_LEN, LEVEL_SLOTS, OBJECTIVES
 from nmsim.engine.params import hw_vector
 from nmsim.explore.plan import SweepPlan
 from nmsim.explore.reduce import (
@@ -32,9 +32,9 @@ from nmsim.explore.variants import apply_nm
 from nmsim.schemas.hardware import HardwareConfig
 from nmsim.schemas.trace import Layer
 from nmsim.sim.fields import ENERGY_COLUMNS, TOTAL_FIELDS
-from nmsim.sim.gemm import layer_density, layer_guarantees, layer_mode, reserved_slots
+from nmsim.sim.gemm import layer_density, layer_guarantees, layer_mode, residency_row, residency_slots
 from nmsim.sim.modes import mode_key
-from nmsim.sim.residency import NO_RESIDENCY, LayerResidency, hooks, plan_for, residency_key
+from nmsim.sim.residency import NO_RESIDENCY, LayerResidency, plan_for, residency_key
 from nmsim.sparsity import NM
 
 METRIC_COLUMNS: tuple[str, ...] = (*TOTAL_FIELDS, *ENERGY_COLUMNS)
@@ -191,12 +191,9 @@ class BatchEvaluator:
                 if gid is None:
                     ch = layer_mode(layer, rep, self.compat)
                     m, n, k, repeat = sig[:4]
-                    h = hooks(rep, p)
-                    row = gemm_row(
-                        m, n, k, ch.kc, ch.meta_bits, repeat, self.compat, ch.mode is not None, objective,
-                        p.input_resident, p.output_resident, reserved_slots(rep, h["reserved"]),  # type: ignore[arg-type]
-                        p.weight_resident,
-                    )  # fmt: skip
+                    row = residency_row(
+                        m, n, k, repeat, ch, self.compat, objective, p, residency_slots(rep, p)
+                    )
                     gid = self._gemm_ids.get(row)
                     if gid is None:
                         gid = self._gemm_ids[row] = len(self._gemm_rows)

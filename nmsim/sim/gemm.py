@@ -25,6 +25,7 @@ from nmsim.schemas.hardware import HardwareConfig
 from nmsim.schemas.trace import Layer
 from nmsim.sim.bounds import check_gemm, check_layers
 from nmsim.sim.modes import ModeChoice, choose_mode
+from nmsim.sim.residency import NO_RESIDENCY, LayerResidency, residency_budget
 from nmsim.sim.result import GemmResult
 from nmsim.sim.software_mode import check_sparse_kernel, runs_in_software, software_result
 from nmsim.sparsity import NM, parse_pattern
@@ -49,6 +50,40 @@ def reserved_slots(hw: HardwareConfig, reserved: Mapping[str, float] | None) -> 
             raise NmsimInputError("reserved", f"an on-chip level of '{hw.name}': {', '.join(names)}", level)
         out[names.index(level)] += float(nbytes)
     return tuple(out)
+
+
+def residency_slots(hw: HardwareConfig, residency: LayerResidency) -> tuple[float, ...]:
+    """Bytes per on-chip level slot held while a layer with ``residency`` runs: its
+    ``reserved_bytes`` in the level holding activations (the one the planner budgets)."""
+    if not residency.reserved_bytes:
+        return reserved_slots(hw, None)
+    level, _ = residency_budget(hw)
+    if level is None:
+        raise NmsimInputError(
+            "reserved_bytes",
+            f"0 on '{hw.name}' (no on-chip level holds activations)",
+            residency.reserved_bytes,
+        )
+    return reserved_slots(hw, {level: float(residency.reserved_bytes)})
+
+
+def residency_row(
+    m: int,
+    n: int,
+    k: int,
+    repeat: int,
+    choice: ModeChoice,
+    compat: bool,
+    objective: int,
+    residency: LayerResidency,
+    reserved: tuple[float, ...],
+) -> tuple[float, ...]:
+    """The engine's GEMM row for (m, n, k)×repeat in mode ``choice`` with the hooks of ``residency``
+    (``reserved``: bytes per on-chip level slot, :func:`residency_slots`)."""
+    return gemm_row(
+        m, n, k, choice.kc, choice.meta_bits, repeat, compat, choice.mode is not None, objective,
+        residency.input_resident, residency.output_resident, reserved, residency.weight_resident,
+    )  # fmt: skip
 
 
 _FALLBACK_COPIES: dict[tuple[int, str], tuple[HardwareConfig, HardwareConfig]] = {}
@@ -84,21 +119,14 @@ def _result(
     choice: ModeChoice,
     density: float,
     compat: bool,
-    objective: int = 0,
-    input_resident: bool = False,
-    output_resident: bool = False,
-    reserved: tuple[float, ...] = (0.0,) * LEVEL_SLOTS,
-    weight_resident: bool = False,
+    objective: int,
+    residency: LayerResidency,
+    reserved: tuple[float, ...],
 ) -> GemmResult:
-    row = gemm_row(
-        m, n, k, choice.kc, choice.meta_bits, repeat, compat, choice.mode is not None, objective,
-        input_resident, output_resident, reserved, weight_resident,
-    )  # fmt: skip
+    row = residency_row(m, n, k, repeat, choice, compat, objective, residency, reserved)
     v = evaluate_gemm(hwv, np.array(row))
     return result_from_vector(
-        name, v, hw, m, n, k, repeat, dtype, pattern, choice.label, choice.kc, density,
-        input_resident=input_resident, weight_resident=weight_resident, output_resident=output_resident,
-        reserved_bytes=int(sum(reserved)),
+        name, v, hw, m, n, k, repeat, dtype, pattern, choice.label, choice.kc, density, residency
     )  # fmt: skip
 
 
@@ -115,11 +143,7 @@ def result_from_vector(
     hw_mode: str,
     kc: int,
     density: float,
-    *,
-    input_resident: bool = False,
-    weight_resident: bool = False,
-    output_resident: bool = False,
-    reserved_bytes: int = 0,
+    residency: LayerResidency = NO_RESIDENCY,
 ) -> GemmResult:
     """Wrap an engine result vector (:data:`nmsim.engine.layout.OUT_FIELDS`) as a :class:`GemmResult`;
     the residency hooks the row was evaluated with are recorded as given (``reserved_bytes``: on-chip
@@ -182,10 +206,10 @@ def result_from_vector(
         energy_pj=o["energy_pj"],
         energy_breakdown_pj={p: o["energy_" + p] for p in ENERGY_PARTS},
         mapping=mapping,
-        input_resident=input_resident,
-        weight_resident=weight_resident,
-        output_resident=output_resident,
-        resident_reserved_bytes=reserved_bytes,
+        input_resident=residency.input_resident,
+        weight_resident=residency.weight_resident,
+        output_resident=residency.output_resident,
+        resident_reserved_bytes=residency.reserved_bytes,
     )
 
 
@@ -299,6 +323,12 @@ def simulate_gemm(
         return software_result(name, hw, m, n, k, repeat, str(nm))
     obj = objective_code(objective or hw.mapper.objective)
     slots = reserved_slots(hw, reserved)
+    residency = LayerResidency(
+        input_resident=input_resident,
+        output_resident=output_resident,
+        reserved_bytes=int(sum(slots)),
+        weight_resident=weight_resident,
+    )
     hw = with_fallback(hw, fallback)
     hwv = hw_vector(hw, dtype)
     dt = dtype or hw.default_dtype
@@ -307,10 +337,7 @@ def simulate_gemm(
     label = str(nm) if nm else "dense"
     flag = _compat_flag(compat)
     choice = choose_mode(hw, k, guarantees, flag)
-    return _result(
-        name, hwv, hw, m, n, k, repeat, dt, label, choice, density, flag, obj, input_resident,
-        output_resident, slots, weight_resident,
-    )  # fmt: skip
+    return _result(name, hwv, hw, m, n, k, repeat, dt, label, choice, density, flag, obj, residency, slots)
 
 
 def layer_guarantees(layer: Layer) -> tuple[NM, ...]:
@@ -343,17 +370,16 @@ def simulate_layer(
     hw: HardwareConfig,
     compat: Compat = None,
     objective: str | None = None,
-    input_resident: bool = False,
-    output_resident: bool = False,
-    reserved: Mapping[str, float] | None = None,
+    residency: LayerResidency = NO_RESIDENCY,
     *,
     checked: bool = False,
     sparse_kernel: str | None = None,
-    weight_resident: bool = False,
 ) -> GemmResult:
-    """Simulate one trace layer on ``hw`` (``objective``, residency hooks and ``sparse_kernel`` as :func:`simulate_gemm`);
-    ``checked``: the caller already ran :func:`~nmsim.sim.bounds.check_layers` on it (as
-    :func:`nmsim.simulate` does for the whole trace)."""
+    """Simulate one trace layer on ``hw`` (``objective`` and ``sparse_kernel`` as :func:`simulate_gemm`);
+    ``residency``: where the layer finds its operands and leaves its output, its ``reserved_bytes``
+    held in the level holding activations (:func:`residency_slots`); ``checked``: the caller already
+    ran :func:`~nmsim.sim.bounds.check_layers` on it (as :func:`nmsim.simulate` does for the whole
+    trace)."""
     dt = layer.dtype or hw.default_dtype
     assert layer.m and layer.n and layer.k
     if not checked:
@@ -362,7 +388,7 @@ def simulate_layer(
         return software_result(layer.name, hw, layer.m, layer.n, layer.k, layer.repeat, layer.pattern)
     flag = _compat_flag(compat)
     obj = objective_code(objective or hw.mapper.objective)
-    slots = reserved_slots(hw, reserved)
+    slots = residency_slots(hw, residency)
     return _result(
         layer.name,
         hw_vector(hw, layer.dtype),
@@ -377,8 +403,6 @@ def simulate_layer(
         layer_density(layer),
         flag,
         obj,
-        input_resident,
-        output_resident,
+        residency,
         slots,
-        weight_resident,
     )

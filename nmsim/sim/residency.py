@@ -159,18 +159,6 @@ def residency_key(hw: HardwareConfig) -> tuple[str | None, float, str]:
     return name, budget, hw.default_dtype
 
 
-def hooks(hw: HardwareConfig, p: LayerResidency) -> dict[str, object]:
-    """The engine hooks (keyword arguments of :func:`nmsim.sim.gemm.simulate_layer`) for ``p``."""
-    name, _ = residency_budget(hw)
-    reserved = {name: float(p.reserved_bytes)} if name is not None and p.reserved_bytes else None
-    return {
-        "input_resident": p.input_resident,
-        "output_resident": p.output_resident,
-        "weight_resident": p.weight_resident,
-        "reserved": reserved,
-    }
-
-
 def backward_layers(layers: Sequence[Layer]) -> list[Layer]:
     """The data-gradient graph of ``layers``: reversed, each layer's dgrad reading the gradients its
     forward consumers' dgrads produce and producing its own dX (m×k, so ``n`` and ``k`` swap).
@@ -194,15 +182,14 @@ def backward_layers(layers: Sequence[Layer]) -> list[Layer]:
 
 def training_plans(
     layers: Sequence[Layer], hw: HardwareConfig, policy: str = "auto"
-) -> tuple[str | None, list[tuple[LayerResidency, LayerResidency]]]:
-    """(activation level name, per layer (forward, data-gradient) residency) for a training step.
+) -> list[tuple[LayerResidency, LayerResidency]]:
+    """Per layer, its (forward, data-gradient) residency in a training step.
 
     The forward plan is :func:`plan_for`'s; the data-gradient plan runs the planner on
     :func:`backward_layers`. Outputs stay on chip *and* go to DRAM in training (the forward output is
     stashed for the weight gradient, a data gradient is the weight gradient's operand), so only the
     reads of resident inputs are saved.
     """
-    name, _ = residency_budget(hw)
     fwd = plan_for(layers, hw, policy, False)
     bwd = list(reversed(plan_for(backward_layers(layers), hw, policy, False)))
-    return name, list(zip(fwd, bwd, strict=True))
+    return list(zip(fwd, bwd, strict=True))

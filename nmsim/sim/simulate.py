@@ -7,7 +7,7 @@ from nmsim.schemas.trace import Trace
 from nmsim.sim.bounds import check_layers
 from nmsim.sim.gemm import Compat, _compat_flag, simulate_layer
 from nmsim.sim.report import Report, totals_of
-from nmsim.sim.residency import hooks, plan_for
+from nmsim.sim.residency import plan_for
 from nmsim.sim.software_mode import check_sparse_kernel, residency_layers
 
 
@@ -32,9 +32,7 @@ def simulate(
     software = check_sparse_kernel(sparse_kernel, hw)
     plan = plan_for(residency_layers(trace.layers, software), hw, residency, _compat_flag(compat))
     results = [
-        simulate_layer(
-            layer, hw, compat, objective, checked=True, sparse_kernel=sparse_kernel, **hooks(hw, p)
-        )  # type: ignore[arg-type]
+        simulate_layer(layer, hw, compat, objective, p, checked=True, sparse_kernel=sparse_kernel)
         for layer, p in zip(trace.layers, plan, strict=True)
     ]
     pes = hw.array.rows * hw.array.cols * hw.array.cores
