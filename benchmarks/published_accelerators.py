@@ -241,13 +241,11 @@ def peak_check() -> float:
 A100 = "nvidia_a100_sxm (uncalibrated: peak rates)"
 A100_REASON = (
     "uncalibrated peak preset: no kernel efficiency, launch or sparse-kernel overhead, so a compute-bound GEMM "
-    "runs at the peak rate and gains the full 2x (the measured H100 reaches 65% of its dense and 48% of its "
-    "2:4 fp16 peak at 16384³)"
+    "runs at the peak rate and gains the full 2x"
 )
 BERT_REASON = (
-    "; the trace has GEMMs only (no layernorm, softmax, GELU or embedding kernels, which 2:4 does not "
-    "shrink); the sparse engine is another checkpoint on another builder path (Megatron, variable sequence "
-    "length, interleaved INT8): see the prose"
+    "; GEMM-only trace (no layernorm, softmax, GELU or embedding kernels); the sparse engine is another "
+    "checkpoint on another builder path (see the prose)"
 )
 BERT_FIGURES = [fid for fid, f in FIGURES.items() if f["paper"] == "TRT-demoBERT"]
 
@@ -264,9 +262,10 @@ COMPARISONS: list[tuple[str, str, str, Callable[[], list[tuple[float, float]]], 
      "the figure is S2TA-AW's lower bound; nmsim models S2TA-W (no activation DBB, so compute gains at most "
      "2x and memory-bound layers less); the array, buffers and DRAM are assumptions"),
     ("a100_fp16_4096_cusparselt_vs_cutlass", A100, "fp16 GEMM 4096³",
-     lambda: gemm_pair(nmsim.load_hardware("nvidia_a100_sxm"), FIGURES["a100_fp16_4096_cusparselt_vs_cutlass"]["raw"]),
-     A100_REASON + "; the source pits a 2022 cuSPARSELt sample against CUTLASS dense at unlocked clocks, and "
-     "NVIDIA calls its 1.1x 'expected for small sizes'"),
+     lambda: gemm_pair(nmsim.load_hardware("nvidia_a100_sxm"),
+                       FIGURES["a100_fp16_4096_cusparselt_vs_cutlass"]["raw"]),
+     A100_REASON + "; cuSPARSELt (2022) against CUTLASS dense at unlocked clocks: 'expected for small "
+     "sizes' (NVIDIA)"),
     *[(fid, f"{A100}, DRAM at {FIGURES[fid]['raw']['dram_gbps']} GB/s (the source's A100 40GB)",
        f"BERT-Large int8, seq {FIGURES[fid]['raw']['seq']}, batch 1–128 (median over the source's 10 batches)",
        lambda fid=fid: bert_ratios(FIGURES[fid]["raw"]), A100_REASON + BERT_REASON) for fid in BERT_FIGURES],

@@ -12,10 +12,8 @@ from tests.conftest import REPO
 FIGURES = yaml.safe_load((REPO / "benchmarks" / "published_figures.yaml").read_text())["figures"]
 FIELDS = {"id", "paper", "where", "hardware", "nmsim_preset", "baseline", "workload", "nmsim_workload", "pattern",
           "speedup", "energy_ratio", "bound", "status", "note"}  # fmt: skip
-OPTIONAL = {
-    "tflops",
-    "raw",
-}  # an absolute throughput; the transcribed measurements a derived figure comes from
+# optional: an absolute throughput; the transcribed measurements a derived figure comes from
+OPTIONAL = {"tflops", "raw"}
 BIBLIOGRAPHY = set(re.findall(r"\*\*\[([A-Za-z0-9-]+)\]\*\*", (REPO / "docs" / "references.md").read_text()))
 
 
