@@ -13,17 +13,26 @@ Telling ``e_mac`` from ``e_dram`` needs both compute-bound rows (large squares) 
 (weights streamed for a few tokens): ``benchmarks/gpu/measure_nm.py --energy-s S --energy-shapes``.
 A parameter the rows cannot pin down comes out negative or undetermined: that is an input error, not a
 clipped value.
+
+``hold`` keeps named parameters (``static``, ``dram``, ``mac.<dtype>``) at the config's own values, so
+that what the rows can identify is fitted alone: e.g. the MAC energy from compute-bound rows only, with
+static power and DRAM energy held. A measurement file's ceiling power readings taken at the card's power
+limit are energy rows too (:func:`ceiling_energy_samples`: E = P · t, the sustained state).
 """
 
 from __future__ import annotations
 
 import copy
+import dataclasses
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
+from nmsim.calibration.measurements import MeasurementFile
 from nmsim.engine.clock_state import at_clock_state
+from nmsim.engine.layout import HW
+from nmsim.engine.params import hw_vector
 from nmsim.errors import NmsimInputError
 from nmsim.io.loaders import hardware_from_document
 from nmsim.schemas.hardware import HardwareConfig
@@ -47,16 +56,27 @@ class EnergySample:
 
 @dataclass(frozen=True)
 class EnergyTerms:
-    """nmsim's counts for one sample: issued MACs, DRAM bytes, and the energy held fixed (J)."""
+    """nmsim's counts for one sample: issued MACs, DRAM bytes, the energy held fixed (J), and the
+    config's own MAC and DRAM energy of the sample (J; used where those parameters are held)."""
 
     issued_macs: float
     dram_bytes: float
     other_j: float
+    mac_j: float = 0.0
+    dram_j: float = 0.0
+
+
+# What ``hold`` may name: static power, DRAM energy per byte, a dtype's MAC energy (``mac.<dtype>``).
+HOLDABLE = ("static", "dram", "mac.<dtype>")
 
 
 @dataclass
 class EnergyFit:
-    """Fitted ``static_w`` (W), ``mac_pj`` per dtype (pJ) and ``dram_pj_per_byte``; residuals of the rows."""
+    """Fitted ``static_w`` (W), ``mac_pj`` per dtype (pJ) and ``dram_pj_per_byte``; residuals of the rows.
+
+    Parameters in ``held`` kept the config's values (reported here, not fitted). ``mac_scaled`` maps a
+    dtype with no rows to the fitted dtype whose factor (fitted / config) it was scaled by, and that factor.
+    """
 
     static_w: float
     mac_pj: dict[str, float]
@@ -64,6 +84,8 @@ class EnergyFit:
     predicted_j: np.ndarray
     measured_j: np.ndarray
     labels: list[str] = field(default_factory=list)
+    held: tuple[str, ...] = ()
+    mac_scaled: dict[str, tuple[str, float]] = field(default_factory=dict)
 
     @property
     def relative_errors(self) -> np.ndarray:
@@ -74,94 +96,232 @@ class EnergyFit:
         out.update({f"energy.mac.{dt}.pj": v for dt, v in self.mac_pj.items()})
         return out
 
+    def is_fitted(self, name: str) -> bool:
+        """Whether parameter ``name`` (``static``, ``dram``, ``mac.<dtype>``) came from the rows."""
+        if name.startswith("mac."):
+            dt = name.removeprefix("mac.")
+            return dt in self.mac_pj and name not in self.held and dt not in self.mac_scaled
+        return name not in self.held
+
+    def predict(self, hw: HardwareConfig, samples: list[EnergySample]) -> np.ndarray:
+        """Energy (J) of every sample (measured latencies); held parameters charge the config's own terms."""
+        out = []
+        for s in samples:
+            t = energy_terms(hw, s)
+            if f"mac.{s.dtype}" in self.held:
+                mac = t.mac_j
+            elif s.dtype in self.mac_pj:
+                mac = self.mac_pj[s.dtype] * t.issued_macs * 1e-12
+            else:
+                raise NmsimInputError(
+                    "dtype", f"no fitted MAC energy for {s.dtype}; have {', '.join(self.mac_pj)}"
+                )
+            dram = t.dram_j if "dram" in self.held else self.dram_pj_per_byte * t.dram_bytes * 1e-12
+            out.append(self.static_w * s.seconds + mac + dram + t.other_j)
+        return np.array(out)
+
 
 def energy_terms(hw: HardwareConfig, s: EnergySample) -> EnergyTerms:
     """nmsim's issued MACs, DRAM bytes and fixed (SRAM, metadata, mux) energy of ``s`` on ``hw``."""
     run = at_clock_state(hw, s.clock_state) if hw.gpu is not None else hw
     r = simulate_gemm(s.m, s.n, s.k, run, sparsity=s.sparsity, dtype=s.dtype)
     parts = r.energy_breakdown_pj
-    other = r.energy_pj - parts.get("mac", 0.0) - parts.get("dram", 0.0) - parts.get("static", 0.0)
-    return EnergyTerms(float(r.issued_macs), float(r.dram_bytes), other * 1e-12)
+    mac, dram = parts.get("mac", 0.0), parts.get("dram", 0.0)
+    other = r.energy_pj - mac - dram - parts.get("static", 0.0)
+    return EnergyTerms(float(r.issued_macs), float(r.dram_bytes), other * 1e-12, mac * 1e-12, dram * 1e-12)
+
+
+def config_energy(hw: HardwareConfig, dtype: str) -> dict[str, float]:
+    """The config's own ``static`` (W), ``dram`` (pJ/byte: mean of read and write) and ``mac.<dtype>``
+    (pJ), at its node, as the engine charges them."""
+    vec = hw_vector(hw, dtype)
+    return {
+        "static": float(vec[HW["static_w"]]),
+        "dram": float((vec[HW["e_dram_read"]] + vec[HW["e_dram_write"]]) / 2),
+        f"mac.{dtype}": float(vec[HW["e_mac"]]),
+    }
 
 
 def predict_energy(
     hw: HardwareConfig, samples: list[EnergySample], static_w: float, mac_pj: dict[str, float], dram_pj: float
 ) -> np.ndarray:
     """Energy (J) of every sample under the given parameters (measured latencies)."""
-    out = []
-    for s in samples:
-        t = energy_terms(hw, s)
-        if s.dtype not in mac_pj:
-            raise NmsimInputError("dtype", f"no fitted MAC energy for {s.dtype}; have {', '.join(mac_pj)}")
-        out.append(
-            static_w * s.seconds
-            + (mac_pj[s.dtype] * t.issued_macs + dram_pj * t.dram_bytes) * 1e-12
-            + t.other_j
-        )
-    return np.array(out)
+    return EnergyFit(static_w, mac_pj, dram_pj, np.zeros(0), np.zeros(0)).predict(hw, samples)
 
 
-def fit_energy(hw: HardwareConfig, samples: list[EnergySample]) -> EnergyFit:
-    """Weighted linear least squares of static power, MAC energy per dtype and DRAM energy per byte."""
+def parse_hold(text: str | None) -> tuple[str, ...]:
+    """``"static,dram"`` → ``("static", "dram")``; each a name of :data:`HOLDABLE` (one-line error otherwise)."""
+    names = tuple(dict.fromkeys(p.strip() for p in (text or "").split(",") if p.strip()))
+    for name in names:
+        if name not in ("static", "dram") and not (name.startswith("mac.") and len(name) > 4):
+            raise NmsimInputError("--hold", f"comma-separated names from {', '.join(HOLDABLE)}", name)
+    return names
+
+
+def fit_energy(hw: HardwareConfig, samples: list[EnergySample], hold: tuple[str, ...] = ()) -> EnergyFit:
+    """Weighted linear least squares of static power, MAC energy per dtype and DRAM energy per byte.
+
+    Parameters named in ``hold`` (``static``, ``dram``, ``mac.<dtype>``) keep the config's values and
+    their terms move to the fixed side; the rest must be identifiable from the rows (full column rank,
+    each positive), else a one-line :class:`NmsimInputError`.
+    """
     if not samples:
         raise NmsimInputError(
             "measurements", "no rows with measured energy (dense_energy_j / sparse_energy_j)"
         )
+    hold = parse_hold(",".join(hold))
     dtypes = sorted({s.dtype for s in samples})
-    ncols = 2 + len(dtypes)
-    if len(samples) < ncols:
-        raise NmsimInputError("measurements", f"{len(samples)} energy rows cannot fix {ncols} parameters")
-    a = np.zeros((len(samples), ncols))
-    b = np.zeros(len(samples))
+    for name in hold:
+        if name.startswith("mac.") and name.removeprefix("mac.") not in hw.energy.mac:
+            raise NmsimInputError(
+                "--hold", f"the config has MAC energies for {', '.join(hw.energy.mac)}", name
+            )
+    names = ["static", "dram", *(f"mac.{dt}" for dt in dtypes)]
+    free = [n for n in names if n not in hold]
+    if not free:
+        raise NmsimInputError("--hold", "leaves nothing to fit", ",".join(hold))
+    if len(samples) < len(free):
+        raise NmsimInputError("measurements", f"{len(samples)} energy rows cannot fix {len(free)} parameters")
+    a = np.zeros((len(samples), len(names)))
+    fixed = np.zeros(len(samples))
     for i, s in enumerate(samples):
         t = energy_terms(hw, s)
         a[i, 0] = s.seconds  # W → J
         a[i, 1] = t.dram_bytes * 1e-12  # pJ/byte → J
         a[i, 2 + dtypes.index(s.dtype)] = t.issued_macs * 1e-12  # pJ → J
-        b[i] = s.joules - t.other_j
-    w = 1.0 / np.array([s.joules for s in samples])
-    aw, bw = a * w[:, None], b * w
-    if np.linalg.matrix_rank(aw) < ncols:
+        own = {"static": hw.energy.static.watts * s.seconds, "dram": t.dram_j, f"mac.{s.dtype}": t.mac_j}
+        fixed[i] = t.other_j + sum(own.get(n, 0.0) for n in hold)
+    measured = np.array([s.joules for s in samples])
+    cols = [names.index(n) for n in free]
+    w = 1.0 / measured
+    aw, bw = a[:, cols] * w[:, None], (measured - fixed) * w
+    scale = np.linalg.norm(aw, axis=0)
+    if np.any(scale == 0) or np.linalg.matrix_rank(aw / np.where(scale == 0, 1, scale)) < len(free):
         raise NmsimInputError(
             "measurements",
-            "the energy rows cannot tell static power, MAC and DRAM energy apart "
-            "(measure compute- and memory-bound shapes: measure_nm.py --energy-shapes)",
+            f"the energy rows cannot tell {', '.join(free)} apart"
+            + (f" (with {', '.join(hold)} held)" if hold else "")
+            + " (measure compute- and memory-bound shapes: measure_nm.py --energy-shapes, or --hold more)",
         )
-    theta, *_ = np.linalg.lstsq(aw, bw, rcond=None)
-    names = ["static power", "DRAM energy per byte", *(f"{dt} MAC energy" for dt in dtypes)]
-    for name, value in zip(names, theta, strict=True):
+    theta, *_ = np.linalg.lstsq(aw / scale, bw, rcond=None)
+    theta = theta / scale
+    for name, value in zip(free, theta, strict=True):
         if value <= 0:
             raise NmsimInputError(
                 "measurements",
                 f"the fit gives a non-positive {name} ({value:.3g}); the rows cannot pin it down",
             )
+    values = {n: float(v) for n, v in zip(free, theta, strict=True)}
+    for n in hold:
+        dt = n.removeprefix("mac.") if n.startswith("mac.") else dtypes[0]
+        if dt in dtypes:  # a held MAC energy of a dtype without rows is not reported
+            values[n] = config_energy(hw, dt)[n]
     return EnergyFit(
-        static_w=float(theta[0]),
-        mac_pj={dt: float(v) for dt, v in zip(dtypes, theta[2:], strict=True)},
-        dram_pj_per_byte=float(theta[1]),
-        predicted_j=a @ theta + np.array([s.joules for s in samples]) - b,
-        measured_j=np.array([s.joules for s in samples]),
+        static_w=values["static"],
+        mac_pj={dt: values[f"mac.{dt}"] for dt in dtypes if f"mac.{dt}" in values},
+        dram_pj_per_byte=values["dram"],
+        predicted_j=a[:, cols] @ theta + fixed,
+        measured_j=measured,
         labels=[s.label for s in samples],
+        held=hold,
     )
 
 
+def scale_unfitted_macs(hw: HardwareConfig, result: EnergyFit, targets: list[str], source: str) -> EnergyFit:
+    """``result`` with the MAC energy of each dtype in ``targets`` (no rows) scaled by the factor the fit
+    gave ``source`` (fitted pJ / the config's pJ): the config's ratio target : source is kept."""
+    if not result.is_fitted(f"mac.{source}"):
+        raise NmsimInputError(
+            "--scale-mac", f"the source dtype must be fitted ({', '.join(result.mac_pj)})", source
+        )
+    factor = result.mac_pj[source] / config_energy(hw, source)[f"mac.{source}"]
+    mac, scaled = dict(result.mac_pj), dict(result.mac_scaled)
+    for dt in targets:
+        if dt not in hw.energy.mac:
+            raise NmsimInputError("--scale-mac", f"a dtype of the config ({', '.join(hw.energy.mac)})", dt)
+        if dt in result.mac_pj:
+            raise NmsimInputError("--scale-mac", "dtypes without energy rows (this one was fitted)", dt)
+        mac[dt] = config_energy(hw, dt)[f"mac.{dt}"] * factor
+        scaled[dt] = (source, factor)
+    return dataclasses.replace(result, mac_pj=mac, mac_scaled=scaled)
+
+
+@dataclass(frozen=True)
+class LeaveOneOut:
+    """One row refitted without it: its predicted energy (J) and error, or why it cannot be predicted."""
+
+    label: str
+    predicted_j: float | None
+    error: float | None
+    reason: str = ""
+
+
+def leave_one_out(
+    hw: HardwareConfig, samples: list[EnergySample], hold: tuple[str, ...] = ()
+) -> list[LeaveOneOut]:
+    """For every row: fit on the others (same ``hold``), predict it. A refit the others cannot identify
+    (e.g. the only row of its dtype) gives no prediction and says why."""
+    out = []
+    for i, s in enumerate(samples):
+        rest = samples[:i] + samples[i + 1 :]
+        try:
+            if not any(r.dtype == s.dtype for r in rest) and f"mac.{s.dtype}" not in hold:
+                raise NmsimInputError(
+                    "measurements", f"the only {s.dtype} row: no other row fixes its MAC energy"
+                )
+            predicted = float(fit_energy(hw, rest, hold).predict(hw, [s])[0])
+        except NmsimInputError as exc:
+            out.append(LeaveOneOut(s.label, None, None, exc.allowed))
+            continue
+        out.append(LeaveOneOut(s.label, predicted, predicted / s.joules - 1))
+    return out
+
+
 def apply_energy_fit(doc: dict[str, Any], result: EnergyFit, note: str) -> dict[str, Any]:
-    """A copy of the config document with the fitted energy entries, each citing ``note``."""
+    """A copy of the config document with the fitted energy entries, each citing ``note``; held entries
+    are left as they were; a scaled MAC entry cites ``note`` and the scaling."""
     new = copy.deepcopy(doc)
     energy = new["energy"]
     node = energy["node_nm"]
-    energy["static"] = {"watts": float(f"{result.static_w:.4g}"), "source": note}
-    dram = {"pj": float(f"{result.dram_pj_per_byte:.4g}"), "node_nm": node, "source": note}
     levels = new.get("memory", {}).get("levels")
-    if levels:  # hardware schema 2.0: the off-chip level's read and write energies, per byte
-        levels[-1]["read_energy"] = {**dram, "per": "byte"}
-        levels[-1]["write_energy"] = {**dram, "per": "byte"}
+    # hardware schema 2.0: the off-chip level's read and write energies, per byte
+    dram_entries = (
+        [levels[-1]["read_energy"], levels[-1]["write_energy"]] if levels else [energy["dram_per_byte"]]
+    )
+    if result.is_fitted("static"):
+        energy["static"] = {"watts": float(f"{result.static_w:.4g}"), "source": note}
     else:
-        energy["dram_per_byte"] = dram
+        energy["static"]["source"] = _held(energy["static"]["source"], note)
+    if result.is_fitted("dram"):
+        dram = {"pj": float(f"{result.dram_pj_per_byte:.4g}"), "node_nm": node, "source": note}
+        if levels:
+            levels[-1]["read_energy"] = {**dram, "per": "byte"}
+            levels[-1]["write_energy"] = {**dram, "per": "byte"}
+        else:
+            energy["dram_per_byte"] = dram
+    else:
+        for entry in dram_entries:
+            entry["source"] = _held(entry["source"], note)
     for dt, pj in result.mac_pj.items():
-        energy.setdefault("mac", {})[dt] = {"pj": float(f"{pj:.4g}"), "node_nm": node, "source": note}
+        if dt in result.mac_scaled:
+            src, factor = result.mac_scaled[dt]
+            old = energy["mac"][dt]
+            text = (f"assumption: no {dt} reading; {old['pj']} pJ at {old['node_nm']} nm ({old['source']}) times "
+                    f"the factor {factor:.4g} the fit gave {src} at this node, keeping the ratio to {src} as before. "
+                    f"{src}: {note}")  # fmt: skip
+        elif result.is_fitted(f"mac.{dt}"):
+            text = note
+        else:
+            continue
+        energy.setdefault("mac", {})[dt] = {"pj": float(f"{pj:.4g}"), "node_nm": node, "source": text}
     hardware_from_document(new, "energy-calibrated config")  # validate
     return new
+
+
+def _held(source: str, note: str) -> str:
+    """A held entry's source, saying once which fit held it (the note's first clause)."""
+    held = f"held at this value (not fitted) by {note.split(';')[0].removeprefix('fitted by ')}"
+    return source if held in source else f"{source}; {held}"
 
 
 def energy_samples(doc: Any, plain_state: str | None = None) -> list[EnergySample]:
@@ -182,3 +342,48 @@ def energy_samples(doc: Any, plain_state: str | None = None) -> list[EnergySampl
                 EnergySample(g.m, g.n, g.k, g.dtype, sparsity, float(joules), latency * 1e-3, label, state)
             )
     return out
+
+
+# A ceiling power reading is kept when it is within this fraction of the board's power limit: the
+# sustained state is "the card at its power limit" (h100_24_calibration.json's timing field).
+AT_POWER_LIMIT_RTOL = 0.15
+
+
+@dataclass(frozen=True)
+class ExcludedReading:
+    """A ceiling power reading left out of the energy rows, and why."""
+
+    label: str
+    reason: str
+
+
+def ceiling_energy_samples(
+    doc: MeasurementFile, rtol: float = AT_POWER_LIMIT_RTOL
+) -> tuple[list[EnergySample], list[ExcludedReading]]:
+    """The file's ceiling power readings as energy rows (E = power · latency per GEMM, dense, sustained
+    state) and the readings left out: those not within ``rtol`` of ``meta.power_limit_W`` (not at the
+    power limit, so not the sustained state the model predicts them in), those without a latency, those
+    not naming a dense square GEMM, and all of them when the file gives no power limit."""
+    limit = doc.power_limit_w
+    kept: list[EnergySample] = []
+    excluded: list[ExcludedReading] = []
+    for r in doc.power_readings():
+        clock = f", SM clock {r.sm_mhz:g} MHz" if r.sm_mhz else ""
+        if r.shape is None or r.dtype is None:
+            why = "not a dense square GEMM (dense_<dtype>_<size>[_<layout>])"
+        elif r.ms is None:
+            why = "no latency (ms) beside the power reading"
+        elif limit is None:
+            why = (
+                "the file gives no meta.power_limit_W, so whether the card was at its power limit is unknown"
+            )
+        elif abs(r.power_w / limit - 1) > rtol:
+            why = (f"{r.power_w:g} W is not within {rtol:.0%} of the {limit:g} W power limit{clock}: not the "
+                   "power-limited (sustained) state")  # fmt: skip
+        else:
+            m, k, n = r.shape
+            joules = r.power_w * r.ms * 1e-3
+            kept.append(EnergySample(m, n, k, r.dtype, None, joules, r.ms * 1e-3, r.label, "sustained"))
+            continue
+        excluded.append(ExcludedReading(r.label, why))
+    return kept, excluded

@@ -9,6 +9,7 @@ it, and ``benchmarks/results/gpu/h100_24_calibration.json`` conforms to it)::
       "convention": "Y^T = W @ X^T: ...",      # required: which of M and N is the tokens (below)
       "meta": {"gpu": "...", ...},             # optional free mapping: machine, library versions
       "ceilings": {...}, "skipped": [...],     # optional free: roofline probes, combos not measured
+                                               # (ceiling power readings are read: power_readings)
       "rows": [{"label": "square4096", "M": 4096, "N": 4096, "K": 4096, "dtype": "float16",
                 "dense_ms": 0.21482, "sparse_ms": 0.13197, "speedup": 1.628, ...}, ...]
     }
@@ -189,6 +190,34 @@ class Measurement(_Model):
         return self.M, self.K, self.N
 
 
+# A ceiling probe that is a dense square GEMM: ``dense_<dtype>_<size>`` with an optional layout suffix.
+_CEILING_GEMM = re.compile(r"^dense_(?P<dtype>[a-z0-9]+)_(?P<size>\d+)(?:_(?P<layout>[A-Za-z]+))?$")
+
+
+@dataclass(frozen=True)
+class PowerReading:
+    """A board-power reading taken during a ceiling probe: ``ceilings.<group>.<key>.power_W``.
+
+    ``shape`` is ``(m, k, n)`` in nmsim's convention (a square: the same either way) and ``dtype``
+    nmsim's name; both are None when ``key`` does not name a dense square GEMM
+    (``dense_<dtype>_<size>[_<layout>]``, e.g. ``dense_fp16_8192_NT``; the layout — NN, NT — is how the
+    operands sit in memory, the same GEMM in nmsim's model). ``ms``: latency per GEMM; ``sm_mhz``: the SM
+    clock NVML reported with the reading, if given.
+    """
+
+    group: str
+    key: str
+    power_w: float
+    ms: float | None
+    sm_mhz: float | None
+    dtype: str | None
+    shape: tuple[int, int, int] | None
+
+    @property
+    def label(self) -> str:
+        return f"ceilings.{self.group}.{self.key}"
+
+
 @dataclass(frozen=True)
 class MeasuredGemm:
     """A row in nmsim's convention: activations ``m×k`` · weights ``k×n``, latencies in seconds."""
@@ -308,6 +337,45 @@ class MeasurementFile(_Model):
         plain = plain_state or self.plain_clock_state
         out = self.samples(plain_state=plain) if plain in states else []
         return out + (self.samples(sustained=True) if "sustained" in states else [])
+
+    @property
+    def power_limit_w(self) -> float | None:
+        """The board's power limit (W), ``meta.power_limit_W`` (or ``power_limit_w``); None if not given."""
+        for key in ("power_limit_W", "power_limit_w"):
+            if key in self.meta:
+                value = self.meta[key]
+                if not isinstance(value, int | float) or isinstance(value, bool) or value <= 0:
+                    raise NmsimInputError(f"meta.{key}", "a positive number of watts", value)
+                return float(value)
+        return None
+
+    def power_readings(self) -> list[PowerReading]:
+        """Every ``power_W`` reading under ``ceilings`` (groups of probes), in file order."""
+        out = []
+        for group, probes in self.ceilings.items():
+            if not isinstance(probes, dict):
+                continue
+            for key, probe in probes.items():
+                if not isinstance(probe, dict) or "power_W" not in probe:
+                    continue
+                where = f"ceilings.{group}.{key}"
+                power = _positive(probe["power_W"], f"{where}.power_W")
+                ms = None if probe.get("ms") is None else _positive(probe["ms"], f"{where}.ms")
+                mhz = None if probe.get("sm_MHz") is None else _positive(probe["sm_MHz"], f"{where}.sm_MHz")
+                hit = _CEILING_GEMM.match(str(key))
+                dtype = DTYPE_ALIASES.get(hit["dtype"].lower()) if hit else None
+                size = int(hit["size"]) if hit and dtype else None
+                shape = (size, size, size) if size else None
+                out.append(
+                    PowerReading(str(group), str(key), power, ms, mhz, dtype if shape else None, shape)
+                )
+        return out
+
+
+def _positive(value: Any, field: str) -> float:
+    if not isinstance(value, int | float) or isinstance(value, bool) or not value > 0 or math.isinf(value):
+        raise NmsimInputError(field, "a positive number", value)
+    return float(value)
 
 
 def parse_measurements(data: Any, source: str = "measurements") -> MeasurementFile:

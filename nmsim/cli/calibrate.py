@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import replace
+from collections import Counter
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -15,10 +16,14 @@ from rich.table import Table
 
 from nmsim.calibration.energy_fit import (
     EnergySample,
+    ExcludedReading,
     apply_energy_fit,
+    ceiling_energy_samples,
     energy_samples,
     fit_energy,
-    predict_energy,
+    leave_one_out,
+    parse_hold,
+    scale_unfitted_macs,
 )
 from nmsim.calibration.fit import Sample, fit, predict, speedup_stats, speedups
 from nmsim.calibration.measurements import load_measurements
@@ -127,6 +132,19 @@ def calibrate(
         "--energy",
         help="fit static power, MAC energy per dtype and DRAM energy per byte to *_energy_j rows",
     ),
+    hold: str | None = typer.Option(
+        None,
+        "--hold",
+        help="with --energy: comma-separated parameters kept at the config's values (static, dram, mac.<dtype>)",
+    ),
+    scale_mac: str | None = typer.Option(
+        None,
+        "--scale-mac",
+        help="with --energy: DT[,DT]=SOURCE scales those dtypes' MAC energy (no rows) by SOURCE's fitted factor",
+    ),
+    note: str | None = typer.Option(
+        None, "--note", help="with --energy: text appended to the source of every entry the fit writes"
+    ),
     as_json: bool = typer.Option(False, "--json", help="print the residuals as JSON"),
 ) -> None:
     """Least-squares fit of PARAMs to measured latencies; prints the residual table; writes NEW.yaml."""
@@ -137,8 +155,12 @@ def calibrate(
         raise NmsimInputError("--holdout", f"a regular expression ({exc})", holdout) from None
     declared = _pairs(measured_in, "--measured-in", ("burst", "sustained"))
     if energy:
-        calibrate_energy(measurements, hw, out, pattern, declared, as_json)
+        options = EnergyOptions(parse_hold(hold), _scale_mac(scale_mac), note)
+        calibrate_energy(measurements, hw, out, pattern, declared, as_json, options)
         return
+    for value, option in ((hold, "--hold"), (scale_mac, "--scale-mac"), (note, "--note")):
+        if value:
+            fail(f"{option}: only with --energy")
     params = [p.strip() for p in (fit_params or "").split(",") if p.strip()]
     if not params:
         fail("--fit: at least one dotted parameter, e.g. array.clock_ghz (or --energy)")
@@ -236,6 +258,61 @@ def calibrate(
     c.print(f"rms log error (fitted rows): {rms:.4f}; wrote {out}")
 
 
+@dataclass(frozen=True)
+class EnergyOptions:
+    """``--hold`` names, ``--scale-mac`` (target dtypes, source dtype) and ``--note`` of an energy fit."""
+
+    hold: tuple[str, ...] = ()
+    scale_mac: tuple[list[str], str] | None = None
+    note: str | None = None
+
+
+def _scale_mac(text: str | None) -> tuple[list[str], str] | None:
+    """``"int8,fp8=fp16"`` → ``(["int8", "fp8"], "fp16")``."""
+    if not text:
+        return None
+    targets, sep, source = text.partition("=")
+    names = [t.strip() for t in targets.split(",") if t.strip()]
+    if not sep or not names or not source.strip():
+        fail(f"--scale-mac: expected DT[,DT]=SOURCE, e.g. int8,fp8=fp16 (got '{text}')")
+    return names, source.strip()
+
+
+def _energy_rows(
+    paths: list[Path], measured_in: dict[str, str]
+) -> tuple[list[EnergySample], list[ExcludedReading], dict[str, float], list[str]]:
+    """Every file's energy rows and ceiling power readings at the power limit (labels prefixed by the
+    file's stem when there are several), the readings left out, measured idle powers, and per file what
+    its rows were (for the written sources)."""
+    samples: list[EnergySample] = []
+    excluded: list[ExcludedReading] = []
+    idle: dict[str, float] = {}
+    described: list[str] = []
+    for path in paths:
+        doc = load_measurements(path)
+        if "idle_power_w" in doc.meta:
+            idle[path.stem] = doc.meta["idle_power_w"]
+        rows = energy_samples(doc, measured_in.get(path.stem))
+        readings, left_out = ceiling_energy_samples(doc)
+        prefix = f"{path.stem}:" if len(paths) > 1 else ""
+        samples += [replace(s, label=prefix + s.label) for s in rows + readings]
+        excluded += [replace(x, label=prefix + x.label) for x in left_out]
+        parts = [f"{len(rows)} energy rows"] if rows else []
+        if readings:
+            shapes = sorted(
+                {f"{s.m}x{s.n}x{s.k}" if len({s.m, s.n, s.k}) > 1 else f"{s.m}³" for s in readings}
+            )
+            counts = Counter(s.dtype for s in readings)
+            per_dtype = ", ".join(f"{dt} ×{n}" for dt, n in sorted(counts.items()))
+            parts.append(
+                f"the {len(readings)} power readings at the power limit in its ceilings "
+                f"(dense {', '.join(shapes)}: {per_dtype})"
+            )
+        if parts:
+            described.append(f"{path.name}: {' and '.join(parts)}")
+    return samples, excluded, idle, described
+
+
 def calibrate_energy(
     paths: list[Path],
     hw: str,
@@ -243,55 +320,80 @@ def calibrate_energy(
     pattern: re.Pattern[str] | None,
     measured_in: dict[str, str],
     as_json: bool,
+    options: EnergyOptions = EnergyOptions(),
 ) -> None:
     """``nmsim calibrate --energy``: the linear energy fit (nmsim/calibration/energy_fit.py)."""
-    samples: list[EnergySample] = []
-    idle = {}
-    for path in paths:
-        doc = load_measurements(path)
-        if "idle_power_w" in doc.meta:
-            idle[path.stem] = doc.meta["idle_power_w"]
-        for s in energy_samples(doc, measured_in.get(path.stem)):
-            samples.append(replace(s, label=f"{path.stem}:{s.label}") if len(paths) > 1 else s)
+    samples, excluded, idle, described = _energy_rows(paths, measured_in)
+    for x in excluded:
+        typer.echo(f"excluded {x.label}: {x.reason}", err=True)
     if not samples:
-        fail("measurements: no rows with measured energy (dense_energy_j / sparse_energy_j); "
-             "measure with benchmarks/gpu/measure_nm.py --energy-s")  # fmt: skip
+        fail("measurements: no rows with measured energy (dense_energy_j / sparse_energy_j) and no ceiling "
+             "power readings at the power limit; measure with benchmarks/gpu/measure_nm.py --energy-s")  # fmt: skip
     fitted = [s for s in samples if not (pattern and pattern.search(s.label))]
     checked = [s for s in samples if pattern and pattern.search(s.label)]
+    if not fitted:
+        fail(f"--holdout: '{pattern.pattern if pattern else ''}' leaves no energy rows to fit")
     base_path = resolve_hardware_path(hw)
     doc = read_document(base_path)
     base = hardware_from_document(doc, str(base_path))
-    result = fit_energy(base, fitted)
-    names = " + ".join(p.name for p in paths)
-    note = f"fitted by nmsim calibrate --energy to {names} ({len(fitted)} GEMMs)"
+    result = fit_energy(base, fitted, options.hold)
+    if options.scale_mac:
+        result = scale_unfitted_macs(base, result, *options.scale_mac)
+    hold_flag = f" --hold {','.join(options.hold)}" if options.hold else ""
+    what = (
+        "; ".join(described) if not checked else f"{' + '.join(p.name for p in paths)} ({len(fitted)} GEMMs)"
+    )
+    note = f"fitted by nmsim calibrate --energy{hold_flag} to {what}" + (
+        f"; {options.note}" if options.note else ""
+    )
     new_doc = apply_energy_fit(doc, result, note)
-    header = f"# energy calibrated by `nmsim calibrate --energy` from {base_path.name} to {names}\n"
+    names = " + ".join(p.name for p in paths)
+    history = [line for line in base_path.read_text().splitlines() if line.startswith("# calibrated by")]
+    header = "".join(f"{line}\n" for line in history[:1])
+    header += (
+        f"# energy calibrated by `nmsim calibrate --energy{hold_flag}` from {base_path.name} to {names}\n"
+    )
     write_text_atomic(out, header + yaml.safe_dump(new_doc, sort_keys=False, width=120, allow_unicode=True))
     everything = fitted + checked
-    predicted = predict_energy(base, everything, result.static_w, result.mac_pj, result.dram_pj_per_byte)
+    predicted = result.predict(base, everything)
     measured = np.array([s.joules for s in everything])
     err = predicted / measured - 1
+    loo = {x.label: x for x in leave_one_out(base, fitted, options.hold)}
     rows = [{"label": s.label, "role": "fit" if i < len(fitted) else "check", "measured_j": float(measured[i]),
-             "predicted_j": float(predicted[i]), "error": float(err[i])} for i, s in enumerate(everything)]  # fmt: skip
+             "measured_w": float(measured[i] / s.seconds), "predicted_j": float(predicted[i]),
+             "error": float(err[i]), "loo_error": loo[s.label].error if s.label in loo else None,
+             "loo_note": loo[s.label].reason if s.label in loo else ""}
+            for i, s in enumerate(everything)]  # fmt: skip
     summary = {
         "params": result.parameters(),
+        "held": list(result.held),
+        "scaled": {dt: {"with": src, "factor": f} for dt, (src, f) in result.mac_scaled.items()},
+        "excluded": [{"label": x.label, "reason": x.reason} for x in excluded],
         "idle_power_w_measured": idle,
         "median_abs_error_fit": float(np.median(np.abs(err[: len(fitted)]))),
         "median_abs_error_check": float(np.median(np.abs(err[len(fitted) :]))) if checked else None,
         "max_abs_error_check": float(np.max(np.abs(err[len(fitted) :]))) if checked else None,
+        "source": note,
     }
     c = _console_unless_json(summary | {"rows": rows, "out": str(out)}, as_json)
     if c is None:
         return
-    fitted_rows = [(name, f"{value:.4g}") for name, value in summary["params"].items()]
-    c.print(_table("fitted energy parameters", ("parameter", "fitted"), fitted_rows))
+    fitted_rows = []
+    for name, value in summary["params"].items():
+        key = name.removeprefix("energy.").rsplit(".", 1)[0].replace("dram_per_byte", "dram")
+        how = ("held (config)" if key in result.held else f"scaled with {result.mac_scaled[key[4:]][0]}"
+               if key[4:] in result.mac_scaled else "fitted")  # fmt: skip
+        fitted_rows.append((name, f"{value:.4g}", how))
+    c.print(_table("energy parameters", ("parameter", "value", "how"), fitted_rows))
     for stem, watts in idle.items():
         c.print(f"{stem}: measured idle power {watts:.4g} W (fitted static power {result.static_w:.4g} W)")
     energy_rows = [
-        (r["label"], r["role"], f"{r['measured_j']:.4g}", f"{r['predicted_j']:.4g}", f"{r['error']:+.1%}")
+        (r["label"], r["role"], f"{r['measured_j']:.4g}", f"{r['measured_w']:.4g}", f"{r['predicted_j']:.4g}",
+         f"{r['error']:+.1%}", "" if r["role"] == "check" else
+         (f"{r['loo_error']:+.1%}" if r["loo_error"] is not None else f"n/a: {r['loo_note']}"))
         for r in rows
-    ]
-    columns = ("sample", "role", "measured J", "predicted J", "error")
+    ]  # fmt: skip
+    columns = ("sample", "role", "measured J", "measured W", "predicted J", "error", "leave-one-out error")
     c.print(_table("energy per GEMM: predicted vs measured", columns, energy_rows, right_from=2))
     c.print(f"median |error|: fitted rows {summary['median_abs_error_fit']:.1%}" + (
         f", held-out rows {summary['median_abs_error_check']:.1%} (max {summary['max_abs_error_check']:.1%})"
