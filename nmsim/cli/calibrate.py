@@ -130,7 +130,8 @@ def calibrate(
     energy: bool = typer.Option(
         False,
         "--energy",
-        help="fit static power, MAC energy per dtype and DRAM energy per byte to *_energy_j rows",
+        help="fit static power, MAC energy per dtype and DRAM energy per byte to *_energy_j rows and "
+        "ceiling power readings at the power limit",
     ),
     hold: str | None = typer.Option(
         None,
