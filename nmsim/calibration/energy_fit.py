@@ -2,21 +2,26 @@
 
 Model of one measured GEMM's board energy (J), the same terms nmsim's engine charges::
 
-    E = P_static · t + e_mac[dtype] · issued MACs + e_dram · DRAM bytes + E_other
+    E = P_static · t + e_mac[dtype] · issued MACs + e_mux · sparse-mode issued MACs
+        + e_dram · DRAM bytes + E_other
 
 ``t`` is the measured latency of the GEMM during the energy loop; issued MACs and DRAM bytes are
-nmsim's counts for that GEMM on the config (dense, or N:M with K compacted); ``E_other`` (on-chip SRAM,
-metadata, operand-mux energy) is the config's own model, held fixed. The unknowns — ``P_static`` (W),
-``e_mac`` per dtype (pJ) and ``e_dram`` (pJ/byte) — enter linearly, so the fit is one weighted linear
-least-squares solve: every row is divided by its measured energy, so each weighs by its relative error.
-Telling ``e_mac`` from ``e_dram`` needs both compute-bound rows (large squares) and memory-bound ones
-(weights streamed for a few tokens): ``benchmarks/gpu/measure_nm.py --energy-s S --energy-shapes``.
+nmsim's counts for that GEMM on the config (dense, or N:M with K compacted); sparse-mode issued MACs are
+the issued MACs of a GEMM that ran in an N:M mode (0 for dense rows and rows that fell back to dense), each
+charged one operand select (``energy.mux_select``); ``E_other`` (on-chip SRAM, metadata) is the config's
+own model, held fixed. The unknowns — ``P_static`` (W), ``e_mac`` per dtype (pJ), ``e_mux`` (pJ) and
+``e_dram`` (pJ/byte) — enter linearly, so the fit is one weighted linear least-squares solve: every row
+is divided by its measured energy, so each weighs by its relative error. Telling ``e_mac`` from ``e_dram``
+needs both compute-bound rows (large squares) and memory-bound ones (weights streamed for a few tokens):
+``benchmarks/gpu/measure_nm.py --energy-s S --energy-shapes``; telling ``e_mux`` from ``e_mac`` needs
+2:4 rows at the same shapes as dense ones. Without sparse-mode rows ``e_mux`` keeps the config's value
+(:attr:`EnergyFit.held_no_rows`).
 A parameter the rows cannot pin down comes out negative or undetermined: that is an input error, not a
 clipped value.
 
-``hold`` keeps named parameters (``static``, ``dram``, ``mac.<dtype>``) at the config's own values, so
-that what the rows can identify is fitted alone: e.g. the MAC energy from compute-bound rows only, with
-static power and DRAM energy held. A measurement file's ceiling power readings taken at the card's power
+``hold`` keeps named parameters (``static``, ``dram``, ``mux``, ``mac.<dtype>``) at the config's own
+values, so that what the rows can identify is fitted alone: e.g. the MAC energy from compute-bound rows
+only, with static power and DRAM energy held. A measurement file's ceiling power readings taken at the card's power
 limit are energy rows too (:func:`ceiling_energy_samples`: E = P · t, the sustained state).
 """
 
@@ -56,26 +61,33 @@ class EnergySample:
 
 @dataclass(frozen=True)
 class EnergyTerms:
-    """nmsim's counts for one sample: issued MACs, DRAM bytes, the energy held fixed (J), and the
-    config's own MAC and DRAM energy of the sample (J; used where those parameters are held)."""
+    """nmsim's counts for one sample: issued MACs, DRAM bytes, the energy held fixed (J), the config's
+    own MAC, DRAM and operand-mux energy of the sample (J; used where those parameters are held), and the
+    sparse-mode issued MACs (those charged an operand select; 0 when the GEMM ran dense)."""
 
     issued_macs: float
     dram_bytes: float
     other_j: float
     mac_j: float = 0.0
     dram_j: float = 0.0
+    mux_j: float = 0.0
+    mux_macs: float = 0.0
 
 
-# What ``hold`` may name: static power, DRAM energy per byte, a dtype's MAC energy (``mac.<dtype>``).
-HOLDABLE = ("static", "dram", "mac.<dtype>")
+# What ``hold`` may name: static power, DRAM energy per byte, a dtype's MAC energy (``mac.<dtype>``),
+# the operand-mux energy per sparse-mode issued MAC.
+HOLDABLE = ("static", "dram", "mac.<dtype>", "mux")
 
 
 @dataclass
 class EnergyFit:
-    """Fitted ``static_w`` (W), ``mac_pj`` per dtype (pJ) and ``dram_pj_per_byte``; residuals of the rows.
+    """Fitted ``static_w`` (W), ``mac_pj`` per dtype (pJ), ``dram_pj_per_byte`` and ``mux_pj`` (pJ per
+    sparse-mode issued MAC, at the config's node); residuals of the rows.
 
-    Parameters in ``held`` kept the config's values (reported here, not fitted). ``mac_scaled`` maps a
-    dtype with no rows to the fitted dtype whose factor (fitted / config) it was scaled by, and that factor.
+    Parameters in ``held`` kept the config's values (reported here, not fitted); so did those in
+    ``held_no_rows``, which no row could identify (``mux`` without sparse-mode rows) and which the written
+    config leaves untouched. ``mac_scaled`` maps a dtype with no rows to the fitted dtype whose factor
+    (fitted / config) it was scaled by, and that factor. ``mux_pj`` None: the config's value.
     """
 
     static_w: float
@@ -86,6 +98,8 @@ class EnergyFit:
     labels: list[str] = field(default_factory=list)
     held: tuple[str, ...] = ()
     mac_scaled: dict[str, tuple[str, float]] = field(default_factory=dict)
+    mux_pj: float | None = None
+    held_no_rows: tuple[str, ...] = ()
 
     @property
     def relative_errors(self) -> np.ndarray:
@@ -93,15 +107,19 @@ class EnergyFit:
 
     def parameters(self) -> dict[str, float]:
         out = {"energy.static.watts": self.static_w, "energy.dram_per_byte.pj": self.dram_pj_per_byte}
+        if self.mux_pj is not None:
+            out["energy.mux_select.pj"] = self.mux_pj
         out.update({f"energy.mac.{dt}.pj": v for dt, v in self.mac_pj.items()})
         return out
 
     def is_fitted(self, name: str) -> bool:
-        """Whether parameter ``name`` (``static``, ``dram``, ``mac.<dtype>``) came from the rows."""
+        """Whether parameter ``name`` (``static``, ``dram``, ``mux``, ``mac.<dtype>``) came from the rows."""
         if name.startswith("mac."):
             dt = name.removeprefix("mac.")
             return dt in self.mac_pj and name not in self.held and dt not in self.mac_scaled
-        return name not in self.held
+        if name == "mux" and self.mux_pj is None:
+            return False
+        return name not in self.held and name not in self.held_no_rows
 
     def predict(self, hw: HardwareConfig, samples: list[EnergySample]) -> np.ndarray:
         """Energy (J) of every sample (measured latencies); held parameters charge the config's own terms."""
@@ -117,53 +135,75 @@ class EnergyFit:
                     "dtype", f"no fitted MAC energy for {s.dtype}; have {', '.join(self.mac_pj)}"
                 )
             dram = t.dram_j if "dram" in self.held else self.dram_pj_per_byte * t.dram_bytes * 1e-12
-            out.append(self.static_w * s.seconds + mac + dram + t.other_j)
+            fitted_mux = self.mux_pj is not None and self.is_fitted("mux")
+            mux = (self.mux_pj or 0.0) * t.mux_macs * 1e-12 if fitted_mux else t.mux_j
+            out.append(self.static_w * s.seconds + mac + dram + mux + t.other_j)
         return np.array(out)
 
 
 def energy_terms(hw: HardwareConfig, s: EnergySample) -> EnergyTerms:
-    """nmsim's issued MACs, DRAM bytes and fixed (SRAM, metadata, mux) energy of ``s`` on ``hw``."""
+    """nmsim's issued MACs, DRAM bytes, sparse-mode issued MACs and fixed (SRAM, metadata) energy of
+    ``s`` on ``hw``."""
     run = at_clock_state(hw, s.clock_state) if hw.gpu is not None else hw
     r = simulate_gemm(s.m, s.n, s.k, run, sparsity=s.sparsity, dtype=s.dtype)
     parts = r.energy_breakdown_pj
-    mac, dram = parts.get("mac", 0.0), parts.get("dram", 0.0)
-    other = r.energy_pj - mac - dram - parts.get("static", 0.0)
-    return EnergyTerms(float(r.issued_macs), float(r.dram_bytes), other * 1e-12, mac * 1e-12, dram * 1e-12)
+    mac, dram, mux = parts.get("mac", 0.0), parts.get("dram", 0.0), parts.get("mux", 0.0)
+    other = r.energy_pj - mac - dram - parts.get("static", 0.0) - mux
+    # the engine charges one operand select per issued MAC in an N:M mode (not after a dense fallback)
+    mux_macs = float(r.issued_macs) if r.hw_mode != "dense" else 0.0
+    return EnergyTerms(
+        float(r.issued_macs),
+        float(r.dram_bytes),
+        other * 1e-12,
+        mac * 1e-12,
+        dram * 1e-12,
+        mux * 1e-12,
+        mux_macs,
+    )
 
 
 def config_energy(hw: HardwareConfig, dtype: str) -> dict[str, float]:
-    """The config's own ``static`` (W), ``dram`` (pJ/byte: mean of read and write) and ``mac.<dtype>``
-    (pJ), at its node, as the engine charges them."""
+    """The config's own ``static`` (W), ``dram`` (pJ/byte: mean of read and write), ``mux`` (pJ per
+    operand select) and ``mac.<dtype>`` (pJ), at its node, as the engine charges them."""
     vec = hw_vector(hw, dtype)
     return {
         "static": float(vec[HW["static_w"]]),
         "dram": float((vec[HW["e_dram_read"]] + vec[HW["e_dram_write"]]) / 2),
+        "mux": float(vec[HW["e_mux"]]),
         f"mac.{dtype}": float(vec[HW["e_mac"]]),
     }
 
 
 def predict_energy(
-    hw: HardwareConfig, samples: list[EnergySample], static_w: float, mac_pj: dict[str, float], dram_pj: float
+    hw: HardwareConfig,
+    samples: list[EnergySample],
+    static_w: float,
+    mac_pj: dict[str, float],
+    dram_pj: float,
+    mux_pj: float | None = None,
 ) -> np.ndarray:
-    """Energy (J) of every sample under the given parameters (measured latencies)."""
-    return EnergyFit(static_w, mac_pj, dram_pj, np.zeros(0), np.zeros(0)).predict(hw, samples)
+    """Energy (J) of every sample under the given parameters (measured latencies); ``mux_pj`` None:
+    the config's operand-mux energy."""
+    return EnergyFit(static_w, mac_pj, dram_pj, np.zeros(0), np.zeros(0), mux_pj=mux_pj).predict(hw, samples)
 
 
 def parse_hold(text: str | None) -> tuple[str, ...]:
     """``"static,dram"`` → ``("static", "dram")``; each a name of :data:`HOLDABLE` (one-line error otherwise)."""
     names = tuple(dict.fromkeys(p.strip() for p in (text or "").split(",") if p.strip()))
     for name in names:
-        if name not in ("static", "dram") and not (name.startswith("mac.") and len(name) > 4):
+        if name not in ("static", "dram", "mux") and not (name.startswith("mac.") and len(name) > 4):
             raise NmsimInputError("--hold", f"comma-separated names from {', '.join(HOLDABLE)}", name)
     return names
 
 
 def fit_energy(hw: HardwareConfig, samples: list[EnergySample], hold: tuple[str, ...] = ()) -> EnergyFit:
-    """Weighted linear least squares of static power, MAC energy per dtype and DRAM energy per byte.
+    """Weighted linear least squares of static power, MAC energy per dtype, operand-mux energy per
+    sparse-mode issued MAC and DRAM energy per byte.
 
-    Parameters named in ``hold`` (``static``, ``dram``, ``mac.<dtype>``) keep the config's values and
-    their terms move to the fixed side; the rest must be identifiable from the rows (full column rank,
-    each positive), else a one-line :class:`NmsimInputError`.
+    Parameters named in ``hold`` (``static``, ``dram``, ``mux``, ``mac.<dtype>``) keep the config's values
+    and their terms move to the fixed side; so does ``mux`` when no row ran in an N:M mode (reported in
+    ``held_no_rows``). The rest must be identifiable from the rows (full column rank, each positive), else
+    a one-line :class:`NmsimInputError`.
     """
     if not samples:
         raise NmsimInputError(
@@ -176,21 +216,25 @@ def fit_energy(hw: HardwareConfig, samples: list[EnergySample], hold: tuple[str,
             raise NmsimInputError(
                 "--hold", f"the config has MAC energies for {', '.join(hw.energy.mac)}", name
             )
-    names = ["static", "dram", *(f"mac.{dt}" for dt in dtypes)]
-    free = [n for n in names if n not in hold]
+    terms = [energy_terms(hw, s) for s in samples]
+    # no sparse-mode row: nothing identifies the mux energy, which keeps the config's value
+    no_rows = ("mux",) if "mux" not in hold and not any(t.mux_macs for t in terms) else ()
+    names = ["static", "dram", "mux", *(f"mac.{dt}" for dt in dtypes)]
+    free = [n for n in names if n not in hold and n not in no_rows]
     if not free:
         raise NmsimInputError("--hold", "leaves nothing to fit", ",".join(hold))
     if len(samples) < len(free):
         raise NmsimInputError("measurements", f"{len(samples)} energy rows cannot fix {len(free)} parameters")
     a = np.zeros((len(samples), len(names)))
     fixed = np.zeros(len(samples))
-    for i, s in enumerate(samples):
-        t = energy_terms(hw, s)
+    for i, (s, t) in enumerate(zip(samples, terms, strict=True)):
         a[i, 0] = s.seconds  # W → J
         a[i, 1] = t.dram_bytes * 1e-12  # pJ/byte → J
-        a[i, 2 + dtypes.index(s.dtype)] = t.issued_macs * 1e-12  # pJ → J
-        own = {"static": hw.energy.static.watts * s.seconds, "dram": t.dram_j, f"mac.{s.dtype}": t.mac_j}
-        fixed[i] = t.other_j + sum(own.get(n, 0.0) for n in hold)
+        a[i, 2] = t.mux_macs * 1e-12  # pJ → J
+        a[i, 3 + dtypes.index(s.dtype)] = t.issued_macs * 1e-12  # pJ → J
+        own = {"static": hw.energy.static.watts * s.seconds, "dram": t.dram_j, "mux": t.mux_j,
+               f"mac.{s.dtype}": t.mac_j}  # fmt: skip
+        fixed[i] = t.other_j + sum(own.get(n, 0.0) for n in (*hold, *no_rows))
     measured = np.array([s.joules for s in samples])
     cols = [names.index(n) for n in free]
     w = 1.0 / measured
@@ -212,7 +256,7 @@ def fit_energy(hw: HardwareConfig, samples: list[EnergySample], hold: tuple[str,
                 f"the fit gives a non-positive {name} ({value:.3g}); the rows cannot pin it down",
             )
     values = {n: float(v) for n, v in zip(free, theta, strict=True)}
-    for n in hold:
+    for n in (*hold, *no_rows):
         dt = n.removeprefix("mac.") if n.startswith("mac.") else dtypes[0]
         if dt in dtypes:  # a held MAC energy of a dtype without rows is not reported
             values[n] = config_energy(hw, dt)[n]
@@ -224,6 +268,8 @@ def fit_energy(hw: HardwareConfig, samples: list[EnergySample], hold: tuple[str,
         measured_j=measured,
         labels=[s.label for s in samples],
         held=hold,
+        mux_pj=values["mux"],
+        held_no_rows=no_rows,
     )
 
 
@@ -260,14 +306,19 @@ def leave_one_out(
     hw: HardwareConfig, samples: list[EnergySample], hold: tuple[str, ...] = ()
 ) -> list[LeaveOneOut]:
     """For every row: fit on the others (same ``hold``), predict it. A refit the others cannot identify
-    (e.g. the only row of its dtype) gives no prediction and says why."""
+    (e.g. the only row of its dtype, or the only sparse-mode row) gives no prediction and says why."""
     out = []
+    sparse_mode = [energy_terms(hw, s).mux_macs > 0 for s in samples]
     for i, s in enumerate(samples):
         rest = samples[:i] + samples[i + 1 :]
         try:
             if not any(r.dtype == s.dtype for r in rest) and f"mac.{s.dtype}" not in hold:
                 raise NmsimInputError(
                     "measurements", f"the only {s.dtype} row: no other row fixes its MAC energy"
+                )
+            if sparse_mode[i] and sum(sparse_mode) == 1 and "mux" not in hold:
+                raise NmsimInputError(
+                    "measurements", "the only sparse-mode row: no other row fixes the mux energy"
                 )
             predicted = float(fit_energy(hw, rest, hold).predict(hw, [s])[0])
         except NmsimInputError as exc:
@@ -279,7 +330,8 @@ def leave_one_out(
 
 def apply_energy_fit(doc: dict[str, Any], result: EnergyFit, note: str) -> dict[str, Any]:
     """A copy of the config document with the fitted energy entries, each citing ``note``; held entries
-    are left as they were; a scaled MAC entry cites ``note`` and the scaling."""
+    are left as they were (their source says so), entries no row identified untouched; a scaled MAC
+    entry cites ``note`` and the scaling."""
     new = copy.deepcopy(doc)
     energy = new["energy"]
     node = energy["node_nm"]
@@ -302,6 +354,10 @@ def apply_energy_fit(doc: dict[str, Any], result: EnergyFit, note: str) -> dict[
     else:
         for entry in dram_entries:
             entry["source"] = _held(entry["source"], note)
+    if result.is_fitted("mux") and result.mux_pj is not None:
+        energy["mux_select"] = {"pj": float(f"{result.mux_pj:.4g}"), "node_nm": node, "source": note}
+    elif "mux" in result.held:
+        energy["mux_select"]["source"] = _held(energy["mux_select"]["source"], note)
     for dt, pj in result.mac_pj.items():
         if dt in result.mac_scaled:
             src, factor = result.mac_scaled[dt]

@@ -130,13 +130,15 @@ def calibrate(
     energy: bool = typer.Option(
         False,
         "--energy",
-        help="fit static power, MAC energy per dtype and DRAM energy per byte to *_energy_j rows and "
+        help="fit static power, MAC energy per dtype, DRAM energy per byte and (with 2:4 rows) the operand-mux "
+        "energy to *_energy_j rows and "
         "ceiling power readings at the power limit",
     ),
     hold: str | None = typer.Option(
         None,
         "--hold",
-        help="with --energy: comma-separated parameters kept at the config's values (static, dram, mac.<dtype>)",
+        help="with --energy: comma-separated parameters kept at the config's values (static, dram, "
+        "mac.<dtype>, mux)",
     ),
     scale_mac: str | None = typer.Option(
         None,
@@ -368,6 +370,7 @@ def calibrate_energy(
     summary = {
         "params": result.parameters(),
         "held": list(result.held),
+        "held_no_rows": list(result.held_no_rows),
         "scaled": {dt: {"with": src, "factor": f} for dt, (src, f) in result.mac_scaled.items()},
         "excluded": [{"label": x.label, "reason": x.reason} for x in excluded],
         "idle_power_w_measured": idle,
@@ -381,9 +384,11 @@ def calibrate_energy(
         return
     fitted_rows = []
     for name, value in summary["params"].items():
-        key = name.removeprefix("energy.").rsplit(".", 1)[0].replace("dram_per_byte", "dram")
-        how = ("held (config)" if key in result.held else f"scaled with {result.mac_scaled[key[4:]][0]}"
-               if key[4:] in result.mac_scaled else "fitted")  # fmt: skip
+        key = name.removeprefix("energy.").rsplit(".", 1)[0]
+        key = key.replace("dram_per_byte", "dram").replace("mux_select", "mux")
+        how = ("held (config)" if key in result.held else "held (no sparse rows)" if key in result.held_no_rows
+               else f"scaled with {result.mac_scaled[key[4:]][0]}" if key[4:] in result.mac_scaled
+               else "fitted")  # fmt: skip
         fitted_rows.append((name, f"{value:.4g}", how))
     c.print(_table("energy parameters", ("parameter", "value", "how"), fitted_rows))
     for stem, watts in idle.items():
