@@ -8,7 +8,7 @@ of ZigZag's ``tpu_like``, docs/zigzag_tpu_like.md)::
 
     python benchmarks/zigzag_compare.py                       # latency objective, table
     python benchmarks/zigzag_compare.py --objective energy --breakdown
-    python benchmarks/zigzag_compare.py --hw tpu_like_dense --json
+    python benchmarks/zigzag_compare.py --hw tpu_v1_dense --json
 
 Per layer: ZigZag's cycles and energy for its mapping of the chosen objective, nmsim's, the gap
 ``(nmsim − ZigZag) / ZigZag`` in %, and the wall time per layer on both sides (ZigZag: its mapper and cost

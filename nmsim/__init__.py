@@ -3,7 +3,7 @@
 Public API::
 
     import nmsim
-    hw = nmsim.load_hardware("vegeta_like", rows=64)
+    hw = nmsim.load_hardware("vegeta", rows=32)
     trace = nmsim.load_trace("wmt_transformer_1x8")   # a file, a shipped name; load_traces: folders, globs
     report = nmsim.simulate(trace, hw)          # per-layer latency / energy / utilization
     one = nmsim.simulate_gemm(256, 1024, 4096, hw, sparsity="1:8")

@@ -4,7 +4,7 @@ Python API::
 
     from nmsim.explore import run_sweep, trace_points
     from nmsim.plots import plot_frontier
-    res = run_sweep({"nm": ["1:4", "2:4"], "hw": ["vegeta_like"], "params": {"rows": [32, 64]}},
+    res = run_sweep({"nm": ["1:4", "2:4"], "hw": ["vegeta"], "params": {"rows": [16, 32]}},
                     "results.parquet")          # or client=distributed.Client(...)
     res.table                                   # one row per point (pandas)
 """

@@ -89,7 +89,7 @@ def validate_model(cls: type[M], data: Any, source: str | None, expected: str | 
 
 
 def resolve_hardware_path(name_or_path: str | os.PathLike[str]) -> Path:
-    """A shipped config's name (``vegeta_like``) or a path to a YAML file → the file's path."""
+    """A shipped config's name (``vegeta``) or a path to a YAML file → the file's path."""
     text = str(name_or_path)
     shipped = shipped_hardware()
     if text in shipped:

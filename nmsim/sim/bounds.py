@@ -108,8 +108,6 @@ def check_layers(hw: HardwareConfig, shapes: Iterable[tuple[str, int, int, int, 
 def check_gemm(hw: HardwareConfig, m: int, n: int, k: int, repeat: int = 1, name: str = "gemm") -> None:
     """:func:`check_dims` then :func:`check_layers` for one GEMM."""
     if not isinstance(hw, HardwareConfig):
-        raise NmsimInputError(
-            "hw", "a HardwareConfig, e.g. nmsim.load_hardware('vegeta_like')", type(hw).__name__
-        )
+        raise NmsimInputError("hw", "a HardwareConfig, e.g. nmsim.load_hardware('vegeta')", type(hw).__name__)
     check_dims(m, n, k, repeat)
     check_layers(hw, [(name, m, n, k, repeat)])
