@@ -132,12 +132,15 @@ def _draw_points(ax: Any, pts: Sequence[FrontierPoint], xdiv: float, ymul: float
             )
 
 
-def _staircase(ax: Any, pts: Sequence[FrontierPoint], xdiv: float, ymul: float, maximize_y: bool) -> None:
-    """The Pareto staircase through the frontier points (by x) to the right edge; the region it dominates shaded."""
+def _staircase(
+    ax: Any, pts: Sequence[FrontierPoint], xdiv: float, ymul: float, maximize_y: bool
+) -> tuple[list[float], list[float]]:
+    """The Pareto staircase through the frontier points (by x) to the right edge; the region it
+    dominates shaded. Returns the staircase's vertices (data coordinates)."""
     xs = np.array([p.x / xdiv for p in pts])
     front = frontier_order(xs, np.array([p.on_front for p in pts]))
     if len(front) == 0:
-        return
+        return [], []
     fx = xs[front].tolist()
     fy = [pts[i].y * ymul for i in front]
     right = ax.get_xlim()[1]
@@ -150,6 +153,7 @@ def _staircase(ax: Any, pts: Sequence[FrontierPoint], xdiv: float, ymul: float, 
     ax.plot(vx, vy, color=FRONTIER_COLOUR, lw=1.5, zorder=2, label="Pareto frontier", solid_joinstyle="miter")
     worse = ax.get_ylim()[0] if maximize_y else ax.get_ylim()[1]
     ax.fill_between(vx, vy, worse, color="0.5", alpha=0.09, lw=0, zorder=0)
+    return vx, vy
 
 
 def _limits(ax: Any, xs: list[float], log_x: bool) -> None:
@@ -246,6 +250,7 @@ def draw_frontier(
     top = hi + 0.3 * span
     if y_axis(y).key == "accuracy" and max(p.y for p in points) <= 100.0:
         top = min(top, 100.0 + 0.08 * span)  # room for labels, not for accuracies above 100 %
+    lines: list[list[tuple[list[float], list[float]]]] = []  # per panel: the lines labels keep off
     for ax, g in zip(axes, groups, strict=True):
         pts = [p for p in points if p.group == g]
         if log_x:
@@ -253,10 +258,10 @@ def draw_frontier(
         _limits(ax, [p.x / xdiv for p in pts], log_x)
         ax.set_ylim(lo - 0.2 * span, top)
         _draw_points(ax, pts, xdiv, ymul)
-        for p in pts:
-            if p.recipe == "dense" and p.pattern in ("dense", ""):
-                ax.axhline(p.y * ymul, color=recipe_colour("dense"), ls=":", lw=0.8, zorder=1)
-        _staircase(ax, pts, xdiv, ymul, maximize_y)
+        dense = [p.y * ymul for p in pts if p.recipe == "dense" and p.pattern in ("dense", "")]
+        for yd in dense:
+            ax.axhline(yd, color=recipe_colour("dense"), ls=":", lw=0.8, zorder=1)
+        lines.append([_staircase(ax, pts, xdiv, ymul, maximize_y), *((list(ax.get_xlim()), [yd, yd]) for yd in dense)])
         ax.set_xlabel(xlabel)
         ax.ticklabel_format(axis="y", useOffset=False, style="plain")
         if not log_x:
@@ -271,7 +276,7 @@ def draw_frontier(
         sub = f"\nerror bars: ± 1 std over seeds ({nrange} per point)"
     fig.suptitle((title or f"{y_axis(y).title} vs {xa.title}") + sub, fontsize=10.5)
     notes = []
-    for ax, g in zip(axes, groups, strict=True):
+    for ax, g, avoid in zip(axes, groups, lines, strict=True):
         pts = [p for p in points if p.group == g]
         lx, ly, texts, n_spots = _label_spots(pts, xdiv, ymul, max_labels)
         placed = place_labels(
@@ -281,6 +286,7 @@ def draw_frontier(
             texts,
             avoid_x=[p.x / xdiv for p in pts],
             avoid_y=[p.y * ymul for p in pts],
+            avoid_lines=avoid,
             marker_pt=MARKER_PT,
             max_labels=max_labels,
         )
