@@ -15,7 +15,7 @@ from nmsim.explore.spec import split_list
 from nmsim.io.atomic import transaction, write_text_atomic
 from nmsim.io.loaders import load_hardware
 from nmsim.io.registry import DEFAULT_HARDWARE, data_dir
-from nmsim.plots.frontier import plot_frontier
+from nmsim.plots.frontier import count_spots, plot_frontier
 from nmsim.plots.style import check_plot_path
 
 
@@ -71,7 +71,9 @@ def frontier(
         if csv is not None:
             write_text_atomic(csv, points_table(points).to_csv(index=False, lineterminator="\n"))
     front = sum(p.on_front for p in points)
-    console().print(f"wrote {out}: {len(points)} points, {front} on the frontier", highlight=False)
+    spots = count_spots(points)  # points on one spot share a label (the plot counts spots)
+    where = "" if spots == front else f" ({spots} spots: points on one spot share a label)"
+    console().print(f"wrote {out}: {len(points)} points, {front} on the frontier{where}", highlight=False)
 
 
 def register(app: typer.Typer) -> None:

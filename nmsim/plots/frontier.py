@@ -40,6 +40,7 @@ from nmsim.sparsity import try_pattern
 
 MARKER_PT = 7.0  # marker size (points) of a lone point
 MAX_LABELS = 20
+LABEL_ROOM = 0.2  # share of a panel's height kept above its best accuracy: a 2-line label clear of a row of markers
 CROWDED = 100  # points in a panel above which error bars off the frontier are drawn faint
 
 _Y_UNITS = {
@@ -168,16 +169,29 @@ def _limits(ax: Any, xs: list[float], log_x: bool) -> None:
         ax.set_xlim(0.0 if lo >= 0 > left else left, hi + 0.3 * span)
 
 
-def _label_spots(
-    pts: Sequence[FrontierPoint], xdiv: float, ymul: float, max_labels: int
-) -> tuple[list[float], list[float], list[str], int]:
-    """Frontier spots (x, y, text), by x, at most ``max_labels`` spread evenly along the frontier;
-    points on one spot share a label. Also returns the number of frontier spots."""
+def frontier_spots(pts: Sequence[FrontierPoint]) -> dict[tuple[float, float], list[str]]:
+    """The frontier points of one panel by spot (x, y), by x: the labels of the points drawn there
+    (one label names them all)."""
     spots: dict[tuple[float, float], list[str]] = {}
     for p in sorted((p for p in pts if p.on_front), key=lambda p: (p.x, p.y)):
         names = spots.setdefault((p.x, p.y), [])
         if p.label not in names:
             names.append(p.label)
+    return spots
+
+
+def count_spots(points: Sequence[FrontierPoint]) -> int:
+    """How many frontier labels ``points`` need: frontier spots summed over the panels (groups)."""
+    groups = dict.fromkeys(p.group for p in points)
+    return sum(len(frontier_spots([p for p in points if p.group == g])) for g in groups)
+
+
+def _label_spots(
+    pts: Sequence[FrontierPoint], xdiv: float, ymul: float, max_labels: int
+) -> tuple[list[float], list[float], list[str], int]:
+    """Frontier spots (x, y, text), by x, at most ``max_labels`` spread evenly along the frontier;
+    points on one spot share a label. Also returns the number of frontier spots."""
+    spots = frontier_spots(pts)
     keys = list(spots)
     if len(keys) > max_labels:
         pick = sorted({round(v) for v in np.linspace(0, len(keys) - 1, max_labels)})
@@ -248,8 +262,12 @@ def draw_frontier(
     lo, hi = min(ys), max(ys)
     span = hi - lo if hi > lo else max(abs(hi) * 0.01, 1e-6)
     top = hi + 0.3 * span
-    if y_axis(y).key == "accuracy" and max(p.y for p in points) <= 100.0:
-        top = min(top, 100.0 + 0.08 * span)  # room for labels, not for accuracies above 100 %
+    best = max(p.y for p in points)
+    if y_axis(y).key == "accuracy" and best <= 100.0:
+        # room for labels, not for accuracies above 100 %: LABEL_ROOM of the panel above the best point
+        bottom = lo - 0.2 * span
+        room = (best * ymul - LABEL_ROOM * bottom) / (1.0 - LABEL_ROOM)
+        top = min(top, max(100.0 + 0.08 * span, room))
     lines: list[list[tuple[list[float], list[float]]]] = []  # per panel: the lines labels keep off
     for ax, g in zip(axes, groups, strict=True):
         pts = [p for p in points if p.group == g]
@@ -291,7 +309,9 @@ def draw_frontier(
             max_labels=max_labels,
         )
         if len(placed.placed) < n_spots:
-            notes.append(f"{g + ': ' if g else ''}{len(placed.placed)} of {n_spots} frontier points labelled")
+            n_front = sum(p.on_front for p in pts)
+            what = "points" if n_front == n_spots else f"spots ({n_front} points)"
+            notes.append(f"{g + ': ' if g else ''}{len(placed.placed)} of {n_spots} frontier {what} labelled")
     if notes:
         fig.text(0.01, 0.01, "; ".join(notes) + " (all points: --csv)", fontsize=7, color="0.35")
     return fig
