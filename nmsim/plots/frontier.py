@@ -40,7 +40,9 @@ from nmsim.sparsity import try_pattern
 
 MARKER_PT = 7.0  # marker size (points) of a lone point
 MAX_LABELS = 20
-LABEL_ROOM = 0.2  # share of a panel's height kept above its best accuracy: a 2-line label clear of a row of markers
+LABEL_ROOM = (
+    0.2  # share of a panel's height kept above its best accuracy: a 2-line label clear of a row of markers
+)
 CROWDED = 100  # points in a panel above which error bars off the frontier are drawn faint
 
 _Y_UNITS = {
@@ -279,7 +281,9 @@ def draw_frontier(
         dense = [p.y * ymul for p in pts if p.recipe == "dense" and p.pattern in ("dense", "")]
         for yd in dense:
             ax.axhline(yd, color=recipe_colour("dense"), ls=":", lw=0.8, zorder=1)
-        lines.append([_staircase(ax, pts, xdiv, ymul, maximize_y), *((list(ax.get_xlim()), [yd, yd]) for yd in dense)])
+        lines.append(
+            [_staircase(ax, pts, xdiv, ymul, maximize_y), *((list(ax.get_xlim()), [yd, yd]) for yd in dense)]
+        )
         ax.set_xlabel(xlabel)
         ax.ticklabel_format(axis="y", useOffset=False, style="plain")
         if not log_x:
