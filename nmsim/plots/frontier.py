@@ -6,7 +6,8 @@ target (:mod:`nmsim.plots.style`, the same in every plot); hollow markers are pu
 Error bars are ± one sample standard deviation over the cell's seeds (faint, without caps, off the
 frontier of a panel with more than :data:`CROWDED` points). The black staircase is the
 Pareto frontier and the shaded region what it dominates; only frontier points are labelled (at most
-``max_labels`` per panel, spread along the frontier), with leader lines, never overlapping.
+``max_labels`` per panel, spread along the frontier), with leader lines, never overlapping, kept off
+the staircase and the dense-accuracy line where they can be (:mod:`nmsim.plots.labels`).
 """
 
 from __future__ import annotations

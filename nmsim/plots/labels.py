@@ -5,14 +5,16 @@ Each label tries spots on rings of growing radius around its point; a spot is ta
 label's box stays inside the axes, clears every label placed before it (and its leader line crosses
 none of them), and the box reads as naming its own point: no other marker touches the box nearer
 than the point does, and the point is the marker nearest the box's centre unless the leader line is
-long enough to follow and passes no other marker (display space). Spots are tried in three
-passes over all labels, each label taking the nearest spot of the first pass that has one: the
-*strict* pass, where in addition the box crosses none of the ``avoid_lines`` (the Pareto staircase,
-the dense-accuracy line: exact segment/box clipping), the leader as drawn (from the box's centre to
-the point) neither runs along one of them (it would be invisible) nor crosses a label, and the box
-is nearer its own point than any other marker (by :data:`OWN_MARGIN_PX`); then the same without
-the last rule; then the plain rules alone. Labels placed in an earlier pass keep their spots, so a
-label that needs the plain rules cannot take the spot of one that reads cleanly. A label with no
+long enough to follow and passes no other marker (display space): the *plain* rules. Spots are
+tried in the passes of :data:`LEVELS` over all labels, each label taking the nearest spot of the
+first pass that has one: the *strict* pass adds that the box crosses none of the ``avoid_lines``
+(the Pareto staircase, the dense-accuracy line: exact segment/box clipping), that the leader as
+drawn (from the box's centre to the point) neither runs along one of them (it would be invisible)
+nor crosses a label, and that the box is nearer its own point than any other marker (by
+:data:`OWN_MARGIN_PX`); the next passes drop those rules one at a time (any marker, then the
+lines), keeping the box nearer its own point than any other labelled point, and the last pass is
+the plain rules alone. Labels placed in an earlier pass keep their spots, so a label that needs
+looser rules cannot take the spot of one that reads cleanly. A label with no
 spot is left out (reported in :attr:`Placement.dropped`), so the labels drawn never overlap. At most
 ``max_labels`` are drawn: callers pass the points in priority order.
 """

@@ -189,8 +189,8 @@ def test_no_label_sits_beside_another_frontier_point() -> None:
 
 def sweep_like() -> list[FrontierPoint]:
     """The 992-point sweep's corner: the front at ≈ 100 % at the left end of a row of markers at
-    99.99 %, columns of worse cells below, some with wide error bars; the front is 2 spots 1.4 px
-    apart, one of them 6 cells."""
+    99.99 %, columns of worse cells below, some with wide error bars; the front is 2 spots under
+    one marker width apart, one of them 6 cells."""
     xs = [0.16, 0.2, 0.3, 0.35, 0.4, 0.6, 0.75, 1.0, 1.1, 1.4, 1.9, 2.25, 2.75, 3.75]
     pts = [
         FrontierPoint(
