@@ -34,7 +34,8 @@ from nmsim.schemas.trace import Layer
 from nmsim.sim.fields import ENERGY_COLUMNS, TOTAL_FIELDS
 from nmsim.sim.gemm import layer_density, layer_guarantees, layer_mode, residency_row, residency_slots
 from nmsim.sim.modes import mode_key
-from nmsim.sim.residency import NO_RESIDENCY, LayerResidency, plan_for, residency_key
+from nmsim.sim.residency import NO_RESIDENCY, LayerResidency
+from nmsim.sim.residency_plan import plan_for, residency_key
 from nmsim.sparsity import NM
 
 METRIC_COLUMNS: tuple[str, ...] = (*TOTAL_FIELDS, *ENERGY_COLUMNS)
@@ -82,6 +83,11 @@ class BatchEvaluator:
         self.compat = plan.compat == "scalesim"
         self.residency = plan.residency
         self.residency_on = self.residency != "none" and not self.compat
+        # the plan is costed on the whole config (nmsim.sim.residency_plan): configs share a plan only
+        # when equal but for their name, and only traces with producer→consumer edges have one
+        self.plans_residency = self.residency_on and any(
+            layer.inputs is not None for t in plan.traces for layer in t.trace.layers
+        )
         self._hw: dict[int, _Hw] = {}
         self._bases: dict[int, HardwareConfig] = {}
         self._variants: dict[int, _Variant] = {}
@@ -104,8 +110,8 @@ class BatchEvaluator:
         if entry is None:
             cfg = self.plan.build_hw(h, self._bases)
             key = mode_key(cfg) + "|" + cfg.mapper.objective
-            if self.residency_on:  # configs that plan residency alike share a class
-                key += repr(residency_key(cfg))
+            if self.plans_residency:  # configs that plan residency alike share a class
+                key += "|" + residency_key(cfg)
             sid = self._mode_classs.get(key)
             if sid is None:
                 sid = self._mode_classs[key] = len(self._class_rep)
