@@ -35,7 +35,7 @@ from nmsim.sim.fields import ENERGY_COLUMNS, TOTAL_FIELDS
 from nmsim.sim.gemm import layer_density, layer_guarantees, layer_mode, residency_row, residency_slots
 from nmsim.sim.modes import mode_key
 from nmsim.sim.residency import NO_RESIDENCY, LayerResidency
-from nmsim.sim.residency_plan import plan_for, residency_key
+from nmsim.sim.residency_plan import fit_keeps, fit_key, plan_for, residency_key
 from nmsim.sparsity import NM
 
 METRIC_COLUMNS: tuple[str, ...] = (*TOTAL_FIELDS, *ENERGY_COLUMNS)
@@ -83,8 +83,8 @@ class BatchEvaluator:
         self.compat = plan.compat == "scalesim"
         self.residency = plan.residency
         self.residency_on = self.residency != "none" and not self.compat
-        # the plan is costed on the whole config (nmsim.sim.residency_plan): configs share a plan only
-        # when equal but for their name, and only traces with producer→consumer edges have one
+        # a plan that keeps tensors is costed on the whole config (nmsim.sim.residency_plan): configs
+        # then share it only when equal but for their name; only traces with edges have one
         self.plans_residency = self.residency_on and any(
             layer.inputs is not None for t in plan.traces for layer in t.trace.layers
         )
@@ -102,6 +102,7 @@ class BatchEvaluator:
         self._gemm_table: np.ndarray | None = None
         self._mode_gids: dict[tuple[int, int], np.ndarray] = {}
         self._sig_gid: dict[tuple[int, _Sig, LayerResidency], int] = {}
+        self._costed: dict[tuple[str | None, float, str], bool] = {}  # fit key → some trace keeps a tensor
 
     # --- cached pieces -------------------------------------------------------------------------
     def hw(self, h: int) -> _Hw:
@@ -111,7 +112,12 @@ class BatchEvaluator:
             cfg = self.plan.build_hw(h, self._bases)
             key = mode_key(cfg) + "|" + cfg.mapper.objective
             if self.plans_residency:  # configs that plan residency alike share a class
-                key += "|" + residency_key(cfg)
+                fk = fit_key(cfg)
+                costed = self._costed.get(fk)
+                if costed is None:
+                    costed = any(fit_keeps(t.trace.layers, cfg) for t in self.plan.traces)
+                    self._costed[fk] = costed
+                key += "|" + residency_key(cfg, costed)
             sid = self._mode_classs.get(key)
             if sid is None:
                 sid = self._mode_classs[key] = len(self._class_rep)

@@ -1,4 +1,4 @@
-"""Inter-layer residency: which layer outputs stay on chip until their consumers have read them.
+"""Inter-layer residency: which layer outputs could stay on chip until their consumers have read them.
 
 A trace whose layers carry producer→consumer edges (``Layer.inputs``, ``Layer.residual``, in
 execution order) can keep a layer's output in the on-chip level that holds activations instead of
@@ -24,6 +24,12 @@ analysis:
 the rest stays free for the layer's own tiles (:func:`reserved_bytes` says how much the mapper loses).
 Layers without edges (``inputs is None``) neither keep nor find anything resident: their traffic is
 today's DRAM round trip. Policy ``none`` reproduces that round trip for every layer.
+
+This module is the pure liveness and fit logic (:func:`plan_residency`, :func:`drop_tensor`). Fitting
+is not paying: the reserved bytes shrink every overlapping layer's tiles, so the plan ``nmsim
+simulate``, sweeps and the training cost use is :func:`nmsim.sim.residency_plan.plan_for`, which keeps
+a tensor only where the engine finds that it lowers the plan's cost (``banned`` here are the
+tensors it drops) and never returns a plan that ranks worse than no residency.
 """
 
 from __future__ import annotations
@@ -113,7 +119,9 @@ def plan_residency(
         res_res = bool(residual) and all(name in live for name in residual)
         size = output_bytes(layer, elem_bytes[i])
         held = sum(live.values())
-        keep = inputs is not None and layer.name in last and layer.name not in banned and held + size <= budget
+        keep = (
+            inputs is not None and layer.name in last and layer.name not in banned and held + size <= budget
+        )
         if keep:
             live[layer.name] = size
         plan.append(LayerResidency(in_res, keep, res_res, held + (size if keep else 0), w_res))

@@ -27,14 +27,13 @@ costed without the output hook, only the resident reads and the reservation coun
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
-from dataclasses import replace
+from collections.abc import Sequence
 
 import numpy as np
 
 from nmsim.dtypes import BYTES_PER_ELEMENT
 from nmsim.engine.kernel import evaluate_rows, without_idle_reservations
-from nmsim.engine.layout import OUT_FIELDS
+from nmsim.engine.layout import GEMM, OUT_FIELDS
 from nmsim.engine.params import hw_vector
 from nmsim.schemas.hardware import HardwareConfig
 from nmsim.schemas.trace import Layer
@@ -56,7 +55,7 @@ Cost = tuple[int, float, int]
 """(cycles, energy in pJ, DRAM bytes) of one layer or a sum of layers."""
 
 _CYC, _EN, _DRAM = (OUT_FIELDS.index(f) for f in ("cycles", "energy_pj", "dram_bytes"))
-_FREE: Cost = (0, 0.0, 0)
+_A, _O, _W, _R0 = GEMM["input_resident"], GEMM["output_resident"], GEMM["weight_resident"], GEMM["reserved_0"]
 
 
 def rank(objective: int, cost: Cost) -> tuple[float, ...]:
@@ -70,48 +69,68 @@ def rank(objective: int, cost: Cost) -> tuple[float, ...]:
 
 
 class LayerCosts:
-    """Engine cost of each layer of ``layers`` on ``hw`` under a residency, memoised per (layer, residency)."""
+    """Engine cost of each layer of ``layers`` on ``hw`` under residency hooks.
+
+    A layer's hooks are (input_resident, output_resident, weight_resident, reserved bytes in the
+    activation level); rows are :func:`nmsim.sim.gemm.residency_row`'s, costed in batches through the
+    engine's row kernel. Layers through the software sparse kernel cost nothing here (the same with
+    any plan).
+    """
 
     def __init__(
         self, layers: Sequence[Layer], hw: HardwareConfig, objective: int, software: bool, training: bool
     ) -> None:
-        self.layers, self.hw, self.objective, self.training = layers, hw, objective, training
-        self.fixed = [runs_in_software(x, software) for x in layers]
+        self.objective, self.training = objective, training
+        fixed = [runs_in_software(x, software) for x in layers]
+        self.live = np.array([not f for f in fixed])
         dtypes = sorted({x.dtype or hw.default_dtype for x in layers})
         self._hw_table = np.ascontiguousarray(np.stack([hw_vector(hw, dt) for dt in dtypes]))
-        self._hw_of = [dtypes.index(x.dtype or hw.default_dtype) for x in layers]
-        self._modes = [None if f else layer_mode(x, hw, False) for x, f in zip(layers, self.fixed, strict=True)]
-        self._memo: dict[tuple[int, LayerResidency], Cost] = {}
+        self._hw_of = np.array([dtypes.index(x.dtype or hw.default_dtype) for x in layers], dtype=np.int64)
+        slots = residency_slots(hw, LayerResidency(reserved_bytes=1))  # the activation level's slot
+        self._slot = _R0 + slots.index(1.0)
+        base = []
+        for x, f in zip(layers, fixed, strict=True):
+            if f:
+                base.append(base[-1] if base else None)
+                continue
+            assert x.m and x.n and x.k
+            ch = layer_mode(x, hw, False)
+            base.append(residency_row(x.m, x.n, x.k, x.repeat, ch, False, objective, NO_RESIDENCY, slots))
+        first = next((b for b in base if b is not None), None)
+        self._base = np.array([b if b is not None else first for b in base], dtype=np.float64)
 
-    def evaluate(self, pairs: Iterable[tuple[int, LayerResidency]]) -> None:
-        """Cost every (layer index, residency) of ``pairs`` not known yet, in one kernel call."""
-        todo = list(dict.fromkeys(q for q in pairs if q not in self._memo and not self.fixed[q[0]]))
-        if not todo:
-            return
-        rows = []
-        for i, p in todo:
-            x, ch = self.layers[i], self._modes[i]
-            assert x.m and x.n and x.k and ch is not None
-            q = replace(p, output_resident=False) if self.training else p
-            rows.append(residency_row(x.m, x.n, x.k, x.repeat, ch, False, self.objective, q, residency_slots(self.hw, q)))
-        hw_idx = np.array([self._hw_of[i] for i, _ in todo], dtype=np.int64)
-        canon = without_idle_reservations(self._hw_table, hw_idx, np.array(rows, dtype=np.float64))
+    def costs(self, idx: np.ndarray, hooks: np.ndarray) -> np.ndarray:
+        """Costs (rows: cycles, pJ, DRAM bytes) of layers ``idx`` with ``hooks`` (rows: input, output,
+        weight resident as 0/1, reserved bytes); software layers 0."""
+        rows = self._base[idx]
+        rows[:, _A], rows[:, _W], rows[:, self._slot] = hooks[:, 0], hooks[:, 2], hooks[:, 3]
+        rows[:, _O] = 0.0 if self.training else hooks[:, 1]
+        hw_idx = self._hw_of[idx]
+        canon = without_idle_reservations(self._hw_table, hw_idx, rows)
         _, first, back = np.unique(
-            np.column_stack([hw_idx.astype(np.float64), canon]), axis=0, return_index=True, return_inverse=True
+            np.column_stack([hw_idx.astype(np.float64), canon]),
+            axis=0,
+            return_index=True,
+            return_inverse=True,
         )
-        out = evaluate_rows(self._hw_table, np.ascontiguousarray(hw_idx[first]), np.ascontiguousarray(canon[first]))
-        for q, o in zip(todo, out[back.reshape(-1)], strict=True):
-            self._memo[q] = (int(o[_CYC]), float(o[_EN]), int(o[_DRAM]))
+        out = evaluate_rows(
+            self._hw_table, np.ascontiguousarray(hw_idx[first]), np.ascontiguousarray(canon[first])
+        )
+        res = out[back.reshape(-1)][:, [_CYC, _EN, _DRAM]]
+        res[~self.live[idx]] = 0.0
+        return res
 
-    def cost(self, i: int, p: LayerResidency) -> Cost:
-        """Cost of layer ``i`` with residency ``p`` (evaluated before by :meth:`evaluate`)."""
-        return _FREE if self.fixed[i] else self._memo[(i, p)]
 
-    def total(self, plan: Sequence[LayerResidency], span: Iterable[int] | None = None) -> Cost:
-        """Sum of the costs of ``plan``'s layers (those of ``span`` only, when given), in layer order."""
-        idx = range(len(plan)) if span is None else span
-        costs = [self.cost(i, plan[i]) for i in idx]
-        return (sum(c[0] for c in costs), sum(c[1] for c in costs), sum(c[2] for c in costs))
+def _hooks(plan: Sequence[LayerResidency]) -> np.ndarray:
+    return np.array(
+        [(p.input_resident, p.output_resident, p.weight_resident, p.reserved_bytes) for p in plan],
+        dtype=np.float64,
+    )
+
+
+def _total(costs: np.ndarray) -> Cost:
+    """Sum of per-layer costs in layer order (as :func:`nmsim.sim.report.totals_of` sums)."""
+    return (int(sum(costs[:, 0].tolist())), sum(costs[:, 1].tolist()), int(sum(costs[:, 2].tolist())))
 
 
 def cost_aware_plan(
@@ -120,36 +139,39 @@ def cost_aware_plan(
     """The residency plan of ``layers`` whose kept tensors all pay on ``costs`` (module docstring),
     never ranking worse than no residency. ``elem_bytes``, ``budget`` as
     :func:`~nmsim.sim.residency.plan_residency` (bytes)."""
-    none = [NO_RESIDENCY] * len(layers)
+    n = len(layers)
+    none = [NO_RESIDENCY] * n
     last = last_uses(layers)
-    banned: set[str] = set()
+    all_idx = np.arange(n)
     best: list[LayerResidency] = none
-    best_rank: tuple[float, ...] | None = None
+    best_rank = rank(costs.objective, _total(costs.costs(all_idx, _hooks(none))))
+    banned: set[str] = set()
     while True:
         plan = plan_residency(layers, elem_bytes, budget, "auto", banned)
         kept = [i for i, p in enumerate(plan) if p.output_resident]
         if not kept:
             break
-        spans = {i: range(i, last[layers[i].name] + 1) for i in kept}
-        alts = {
-            i: drop_tensor(layers, plan, i, spans[i][-1], output_bytes(layers[i], elem_bytes[i])) for i in kept
-        }
-        pairs = [(j, plan[j]) for j in range(len(plan))]
-        pairs += [(j, alts[i][j]) for i in kept for j in spans[i]]
-        if best_rank is None:
-            pairs += [(j, NO_RESIDENCY) for j in range(len(plan))]
-        costs.evaluate(pairs)
-        if best_rank is None:
-            best_rank = rank(costs.objective, costs.total(none))
-        total = costs.total(plan)
+        spans = [range(i, last[layers[i].name] + 1) for i in kept]
+        alts = [
+            _hooks(
+                drop_tensor(layers, plan, i, s[-1], output_bytes(layers[i], elem_bytes[i]))[s.start : s.stop]
+            )
+            for i, s in zip(kept, spans, strict=True)
+        ]
+        idx = np.concatenate([all_idx, *(np.arange(s.start, s.stop) for s in spans)])
+        out = costs.costs(idx, np.concatenate([_hooks(plan), *alts]))
+        mine = out[:n]
+        total = _total(mine)
         here = rank(costs.objective, total)
         if here < best_rank:
             best, best_rank = plan, here
-        harmful = []
-        for i in kept:
-            with_it, without = costs.total(plan, spans[i]), costs.total(alts[i], spans[i])
-            alt = tuple(t - w + o for t, w, o in zip(total, with_it, without, strict=True))
-            if rank(costs.objective, alt) < here:  # type: ignore[arg-type]
+        harmful, at = [], n
+        for i, s in zip(kept, spans, strict=True):
+            without = out[at : at + len(s)]
+            at += len(s)
+            delta = without.sum(axis=0) - mine[s.start : s.stop].sum(axis=0)
+            alt = (total[0] + delta[0], total[1] + delta[1], total[2] + delta[2])
+            if rank(costs.objective, alt) < here:
                 harmful.append(layers[i].name)
         if not harmful:
             break
@@ -186,10 +208,26 @@ def plan_for(
     return cost_aware_plan(layers, elem, budget, costs)
 
 
-def residency_key(hw: HardwareConfig) -> str:
-    """Everything :func:`plan_for` reads of ``hw`` (the engine costs the plans on the whole config, so
-    all of it but the name): configs with equal keys plan alike."""
-    return hw.model_dump_json(exclude={"name"})
+def fit_key(hw: HardwareConfig) -> tuple[str | None, float, str]:
+    """Everything the fit plan (:func:`~nmsim.sim.residency.plan_residency` as :func:`plan_for` calls
+    it) reads of ``hw``: the activation level, its budget (bytes) and the default dtype."""
+    name, budget = residency_budget(hw)
+    return name, budget, hw.default_dtype
+
+
+def fit_keeps(layers: Sequence[Layer], hw: HardwareConfig) -> bool:
+    """Does the fit plan of ``layers`` on ``hw`` keep any tensor? When not, :func:`plan_for` returns
+    no residency without costing anything, alike for every config with the same :func:`fit_key`."""
+    _, budget = residency_budget(hw)
+    elem = [BYTES_PER_ELEMENT[layer.dtype or hw.default_dtype] for layer in layers]
+    return any(p.output_resident for p in plan_residency(layers, elem, budget))
+
+
+def residency_key(hw: HardwareConfig, costed: bool = True) -> str:
+    """Everything :func:`plan_for` reads of ``hw``: configs with equal keys plan alike. ``costed``:
+    some plan keeps a tensor (:func:`fit_keeps`), so the engine costs it on the whole config (all of
+    it but the name); else only :func:`fit_key` matters."""
+    return hw.model_dump_json(exclude={"name"}) if costed else repr(fit_key(hw))
 
 
 def training_plans(
