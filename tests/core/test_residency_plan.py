@@ -8,11 +8,13 @@ objective ≤ none's, and every tensor the plan keeps pays (dropping it alone do
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import nmsim
 from nmsim.dtypes import BYTES_PER_ELEMENT
 from nmsim.io.loaders import load_hardware, load_trace
-from nmsim.schemas.trace import Trace
+from nmsim.schemas.trace import Layer, Trace
 from nmsim.sim.gemm import simulate_layer
 from nmsim.sim.residency import drop_tensor, last_uses, output_bytes, plan_residency, residency_budget
 from nmsim.sim.residency_plan import plan_for, rank
@@ -97,3 +99,49 @@ def test_policy_none_and_compat_plan_nothing(wmt: Trace) -> None:
     hw = load_hardware("nvidia_a100_sxm")
     assert not any(p.output_resident or p.reserved_bytes for p in plan_for(wmt.layers, hw, "none", False))
     assert not any(p.output_resident or p.reserved_bytes for p in plan_for(wmt.layers, hw, "auto", True))
+
+
+def test_sweep_plans_per_config_and_equals_simulate() -> None:
+    # configs with the same fit budget but a different DRAM bandwidth must not share a costed plan
+    from nmsim.explore.plan import make_plan
+    from nmsim.explore.spec import make_spec
+    from nmsim.explore.sweep import run_sweep
+    from tests.explore.test_explore_exact import assert_rows_equal
+
+    base = {"traces": ["wmt_transformer_1x8"], "nm": ["recorded", "2:4"], "hw": ["vegeta"]}
+    base["params"] = {"dram_bandwidth_gbps": [8, 400]}
+    tables = {}
+    for policy in ("auto", "none"):
+        spec = make_spec(**base, residency=policy)
+        tables[policy] = run_sweep(spec, scheduler="inline").table
+        assert_rows_equal(tables[policy], make_plan(spec))
+    assert (tables["auto"]["cycles"] <= tables["none"]["cycles"]).all()
+    assert (tables["auto"]["dram_bytes"] <= tables["none"]["dram_bytes"]).all()
+
+
+_DIMS = st.sampled_from([64, 256, 512, 1024, 2048])
+
+
+@st.composite
+def _graphs(draw: st.DrawFn) -> Trace:
+    """A chain of 3–7 linear layers, each reading the previous one, some adding an earlier output."""
+    count = draw(st.integers(3, 7))
+    m = draw(_DIMS)
+    widths = [draw(_DIMS) for _ in range(count + 1)]
+    layers = []
+    for i in range(count):
+        residual = None
+        if i >= 2 and widths[i + 1] == widths[i - 1] and draw(st.booleans()):
+            residual = [f"l{i - 2}"]
+        inputs = [f"l{i - 1}"] if i else []
+        layers.append(
+            Layer(name=f"l{i}", m=m, k=widths[i], n=widths[i + 1], inputs=inputs, residual=residual)
+        )
+    return Trace(name="chain", source="hypothesis", layers=layers)
+
+
+@settings(max_examples=25, deadline=None)
+@given(trace=_graphs(), hw=st.sampled_from(["vegeta", "s2ta", "nvidia_a100_sxm"]))
+def test_random_graphs_auto_ranks_no_worse_than_none(trace: Trace, hw: str) -> None:
+    code = ("latency", "energy", "edp").index(load_hardware(hw).mapper.objective)
+    assert rank(code, _totals(trace, hw, "auto")) <= rank(code, _totals(trace, hw, "none"))
