@@ -33,7 +33,7 @@ import numpy as np
 
 from nmsim.dtypes import BYTES_PER_ELEMENT
 from nmsim.engine.kernel import evaluate_rows, without_idle_reservations
-from nmsim.engine.layout import GEMM, OUT_FIELDS
+from nmsim.engine.layout import GEMM, GEMM_LEN, OUT_FIELDS
 from nmsim.engine.params import hw_vector
 from nmsim.schemas.hardware import HardwareConfig
 from nmsim.schemas.trace import Layer
@@ -81,27 +81,27 @@ class LayerCosts:
         self, layers: Sequence[Layer], hw: HardwareConfig, objective: int, software: bool, training: bool
     ) -> None:
         self.objective, self.training = objective, training
-        fixed = [runs_in_software(x, software) for x in layers]
-        self.live = np.array([not f for f in fixed])
+        self.live = np.array([not runs_in_software(x, software) for x in layers])
         dtypes = sorted({x.dtype or hw.default_dtype for x in layers})
         self._hw_table = np.ascontiguousarray(np.stack([hw_vector(hw, dt) for dt in dtypes]))
         self._hw_of = np.array([dtypes.index(x.dtype or hw.default_dtype) for x in layers], dtype=np.int64)
-        slots = residency_slots(hw, LayerResidency(reserved_bytes=1))  # the activation level's slot
+        slots = residency_slots(hw, LayerResidency(reserved_bytes=1))  # marks the activation level's slot
         self._slot = _R0 + slots.index(1.0)
-        base = []
-        for x, f in zip(layers, fixed, strict=True):
-            if f:
-                base.append(base[-1] if base else None)
-                continue
+        self._base = np.zeros((len(layers), GEMM_LEN))
+        for i in np.flatnonzero(self.live):
+            x = layers[i]
             assert x.m and x.n and x.k
-            ch = layer_mode(x, hw, False)
-            base.append(residency_row(x.m, x.n, x.k, x.repeat, ch, False, objective, NO_RESIDENCY, slots))
-        first = next((b for b in base if b is not None), None)
-        self._base = np.array([b if b is not None else first for b in base], dtype=np.float64)
+            mode = layer_mode(x, hw, False)
+            self._base[i] = residency_row(
+                x.m, x.n, x.k, x.repeat, mode, False, objective, NO_RESIDENCY, slots
+            )
 
     def costs(self, idx: np.ndarray, hooks: np.ndarray) -> np.ndarray:
         """Costs (rows: cycles, pJ, DRAM bytes) of layers ``idx`` with ``hooks`` (rows: input, output,
-        weight resident as 0/1, reserved bytes); software layers 0."""
+        weight resident as 0/1, reserved bytes); software layers cost 0."""
+        res = np.zeros((len(idx), 3))
+        live = self.live[idx]
+        idx, hooks = idx[live], hooks[live]
         rows = self._base[idx]
         rows[:, _A], rows[:, _W], rows[:, self._slot] = hooks[:, 0], hooks[:, 2], hooks[:, 3]
         rows[:, _O] = 0.0 if self.training else hooks[:, 1]
@@ -116,8 +116,7 @@ class LayerCosts:
         out = evaluate_rows(
             self._hw_table, np.ascontiguousarray(hw_idx[first]), np.ascontiguousarray(canon[first])
         )
-        res = out[back.reshape(-1)][:, [_CYC, _EN, _DRAM]]
-        res[~self.live[idx]] = 0.0
+        res[live] = out[back.reshape(-1)][:, [_CYC, _EN, _DRAM]]
         return res
 
 

@@ -145,3 +145,10 @@ def _graphs(draw: st.DrawFn) -> Trace:
 def test_random_graphs_auto_ranks_no_worse_than_none(trace: Trace, hw: str) -> None:
     code = ("latency", "energy", "edp").index(load_hardware(hw).mapper.objective)
     assert rank(code, _totals(trace, hw, "auto")) <= rank(code, _totals(trace, hw, "none"))
+
+
+def test_software_kernel_layers_take_no_part_and_auto_still_wins(wmt: Trace) -> None:
+    hw = load_hardware("nvidia_a100_sxm")
+    tot = {r: nmsim.simulate(wmt, hw, residency=r, sparse_kernel="software").totals for r in ("auto", "none")}
+    assert tot["auto"].cycles <= tot["none"].cycles
+    assert tot["auto"].dram_bytes < tot["none"].dram_bytes
