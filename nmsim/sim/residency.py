@@ -141,19 +141,28 @@ def drop_tensor(
     """``plan`` with layer ``index``'s resident output (``size`` bytes, last read by layer ``last``)
     sent to DRAM instead, nothing else changed: it is no longer reserved from its producer to its
     last reader, and the layers that read it find that operand in DRAM."""
-    name = layers[index].name
     out = list(plan)
     out[index] = replace(out[index], output_resident=False)
-    for j in range(index, last + 1):
-        p, layer = out[j], layers[j]
-        left, right = operand_producers(layer)
+    for j, (act, second, residual) in enumerate(reads_of(layers, index, last), start=index):
+        p = out[j]
         out[j] = replace(
             p,
             reserved_bytes=p.reserved_bytes - size,
-            input_resident=p.input_resident and name not in left,
-            weight_resident=p.weight_resident and name not in right,
-            residual_resident=p.residual_resident and name not in (layer.residual or ()),
+            input_resident=p.input_resident and not act,
+            weight_resident=p.weight_resident and not second,
+            residual_resident=p.residual_resident and not residual,
         )
+    return out
+
+
+def reads_of(layers: Sequence[Layer], index: int, last: int) -> list[tuple[bool, bool, bool]]:
+    """For each layer from ``index`` to ``last``: does it read layer ``index``'s output as its
+    activation operand, as its second operand (:func:`operand_producers`), as its residual?"""
+    name = layers[index].name
+    out = []
+    for layer in layers[index : last + 1]:
+        left, right = operand_producers(layer)
+        out.append((name in left, name in right, name in (layer.residual or ())))
     return out
 
 

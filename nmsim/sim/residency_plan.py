@@ -43,10 +43,10 @@ from nmsim.sim.residency import (
     LayerResidency,
     backward_layers,
     check_policy,
-    drop_tensor,
     last_uses,
     output_bytes,
     plan_residency,
+    reads_of,
     residency_budget,
 )
 from nmsim.sim.software_mode import runs_in_software
@@ -127,17 +127,35 @@ def _hooks(plan: Sequence[LayerResidency]) -> np.ndarray:
     )
 
 
+def _keep_masks(layers: Sequence[Layer], last: dict[str, int]) -> dict[int, np.ndarray]:
+    """Per producer ``i`` with a reader: over layers ``i``..its last reader, the factors (1 keeps, 0
+    clears) of the input, output and weight hooks once its output goes to DRAM
+    (:func:`~nmsim.sim.residency.drop_tensor` on hook arrays; the producer's output hook is cleared)."""
+    out = {}
+    for i, layer in enumerate(layers):
+        if layer.name in last:
+            keep = [(1.0 - a, 1.0, 1.0 - w) for a, w, _ in reads_of(layers, i, last[layer.name])]
+            keep[0] = (keep[0][0], 0.0, keep[0][2])
+            out[i] = np.array(keep)
+    return out
+
+
 def _total(costs: np.ndarray) -> Cost:
     """Sum of per-layer costs in layer order (as :func:`nmsim.sim.report.totals_of` sums)."""
     return (int(sum(costs[:, 0].tolist())), sum(costs[:, 1].tolist()), int(sum(costs[:, 2].tolist())))
 
 
 def cost_aware_plan(
-    layers: Sequence[Layer], elem_bytes: Sequence[int], budget: float, costs: LayerCosts
+    layers: Sequence[Layer],
+    elem_bytes: Sequence[int],
+    budget: float,
+    costs: LayerCosts,
+    fit: list[LayerResidency] | None = None,
 ) -> list[LayerResidency]:
     """The residency plan of ``layers`` whose kept tensors all pay on ``costs`` (module docstring),
     never ranking worse than no residency. ``elem_bytes``, ``budget`` as
-    :func:`~nmsim.sim.residency.plan_residency` (bytes)."""
+    :func:`~nmsim.sim.residency.plan_residency` (bytes); ``fit``: its plan with nothing banned, when
+    already made."""
     n = len(layers)
     none = [NO_RESIDENCY] * n
     last = last_uses(layers)
@@ -145,33 +163,37 @@ def cost_aware_plan(
     best: list[LayerResidency] = none
     best_rank = rank(costs.objective, _total(costs.costs(all_idx, _hooks(none))))
     banned: set[str] = set()
+    masks = _keep_masks(layers, last)
     while True:
-        plan = plan_residency(layers, elem_bytes, budget, "auto", banned)
+        plan = (
+            fit
+            if fit is not None and not banned
+            else plan_residency(layers, elem_bytes, budget, "auto", banned)
+        )
         kept = [i for i, p in enumerate(plan) if p.output_resident]
         if not kept:
             break
-        spans = [range(i, last[layers[i].name] + 1) for i in kept]
-        alts = [
-            _hooks(
-                drop_tensor(layers, plan, i, s[-1], output_bytes(layers[i], elem_bytes[i]))[s.start : s.stop]
-            )
-            for i, s in zip(kept, spans, strict=True)
-        ]
-        idx = np.concatenate([all_idx, *(np.arange(s.start, s.stop) for s in spans)])
-        out = costs.costs(idx, np.concatenate([_hooks(plan), *alts]))
+        # every kept tensor's alternative: its lifetime's hooks with only it sent to DRAM
+        lengths = np.array([len(masks[i]) for i in kept])
+        span_idx = np.concatenate([np.arange(i, i + len(masks[i])) for i in kept])
+        hooks = _hooks(plan)
+        alts = hooks[span_idx]
+        alts[:, :3] *= np.concatenate([masks[i] for i in kept])
+        sizes = [output_bytes(layers[i], elem_bytes[i]) for i in kept]
+        alts[:, 3] -= np.repeat(np.array(sizes, dtype=np.float64), lengths)
+        out = costs.costs(np.concatenate([all_idx, span_idx]), np.concatenate([hooks, alts]))
         mine = out[:n]
         total = _total(mine)
         here = rank(costs.objective, total)
         if here < best_rank:
             best, best_rank = plan, here
-        harmful, at = [], n
-        for i, s in zip(kept, spans, strict=True):
-            without = out[at : at + len(s)]
-            at += len(s)
-            delta = without.sum(axis=0) - mine[s.start : s.stop].sum(axis=0)
-            alt = (total[0] + delta[0], total[1] + delta[1], total[2] + delta[2])
-            if rank(costs.objective, alt) < here:
-                harmful.append(layers[i].name)
+        starts = np.concatenate([[0], np.cumsum(lengths)[:-1]])
+        deltas = np.add.reduceat(out[n:] - mine[span_idx], starts, axis=0)
+        harmful = [
+            layers[i].name
+            for i, d in zip(kept, deltas.tolist(), strict=True)
+            if rank(costs.objective, (total[0] + d[0], total[1] + d[1], total[2] + d[2])) < here
+        ]
         if not harmful:
             break
         banned.update(harmful)
@@ -204,7 +226,7 @@ def plan_for(
     if not any(p.output_resident for p in fit):
         return fit
     costs = LayerCosts(layers, hw, objective_code(objective or hw.mapper.objective), software, training)
-    return cost_aware_plan(layers, elem, budget, costs)
+    return cost_aware_plan(layers, elem, budget, costs, fit)
 
 
 def fit_key(hw: HardwareConfig) -> tuple[str | None, float, str]:
