@@ -110,6 +110,7 @@ def plan_residency(
     for name, use in last.items():
         freed_after.setdefault(use, []).append(name)
     live: dict[str, int] = {}  # producer name → bytes resident on chip
+    held = 0  # their sum (bytes)
     plan: list[LayerResidency] = []
     for i, layer in enumerate(layers):
         inputs, residual = layer.inputs, layer.residual or []
@@ -118,15 +119,15 @@ def plan_residency(
         w_res = bool(right) and all(name in live for name in right)
         res_res = bool(residual) and all(name in live for name in residual)
         size = output_bytes(layer, elem_bytes[i])
-        held = sum(live.values())
         keep = (
             inputs is not None and layer.name in last and layer.name not in banned and held + size <= budget
         )
         if keep:
             live[layer.name] = size
-        plan.append(LayerResidency(in_res, keep, res_res, held + (size if keep else 0), w_res))
+            held += size
+        plan.append(LayerResidency(in_res, keep, res_res, held, w_res))
         for name in freed_after.get(i, ()):
-            live.pop(name, None)
+            held -= live.pop(name, 0)
     return plan
 
 

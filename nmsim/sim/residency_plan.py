@@ -37,7 +37,8 @@ from nmsim.engine.layout import GEMM, GEMM_LEN, OUT_FIELDS
 from nmsim.engine.params import hw_vector
 from nmsim.schemas.hardware import HardwareConfig
 from nmsim.schemas.trace import Layer
-from nmsim.sim.gemm import layer_mode, objective_code, residency_row, residency_slots
+from nmsim.sim.gemm import layer_guarantees, layer_mode, objective_code, residency_row, residency_slots
+from nmsim.sim.modes import ModeChoice
 from nmsim.sim.residency import (
     NO_RESIDENCY,
     LayerResidency,
@@ -88,10 +89,15 @@ class LayerCosts:
         slots = residency_slots(hw, LayerResidency(reserved_bytes=1))  # marks the activation level's slot
         self._slot = _R0 + slots.index(1.0)
         self._base = np.zeros((len(layers), GEMM_LEN))
+        modes: dict[tuple[object, ...], ModeChoice] = {}  # layers alike in what the mode choice reads
         for i in np.flatnonzero(self.live):
             x = layers[i]
             assert x.m and x.n and x.k
-            mode = layer_mode(x, hw, False)
+            stats = (x.mask_stats.block, *x.mask_stats.histogram) if x.mask_stats else None
+            key = (x.k, layer_guarantees(x), x.conv_k_runs, stats)
+            mode = modes.get(key)
+            if mode is None:
+                mode = modes[key] = layer_mode(x, hw, False)
             self._base[i] = residency_row(
                 x.m, x.n, x.k, x.repeat, mode, False, objective, NO_RESIDENCY, slots
             )
