@@ -112,17 +112,20 @@ class LayerCosts:
         rows[:, _A], rows[:, _W], rows[:, self._slot] = hooks[:, 0], hooks[:, 2], hooks[:, 3]
         rows[:, _O] = 0.0 if self.training else hooks[:, 1]
         hw_idx = self._hw_of[idx]
-        canon = without_idle_reservations(self._hw_table, hw_idx, rows)
-        _, first, back = np.unique(
-            np.column_stack([hw_idx.astype(np.float64), canon]),
-            axis=0,
-            return_index=True,
-            return_inverse=True,
+        canon = np.column_stack(
+            [hw_idx.astype(np.float64), without_idle_reservations(self._hw_table, hw_idx, rows)]
         )
+        seen: dict[bytes, int] = {}  # distinct (hardware, row) pairs, evaluated once
+        back = np.array([seen.setdefault(r.tobytes(), len(seen)) for r in canon], dtype=np.int64)
+        first = np.zeros(len(seen), dtype=np.int64)
+        first[back[::-1]] = np.arange(len(back) - 1, -1, -1)
+        distinct = canon[first]
         out = evaluate_rows(
-            self._hw_table, np.ascontiguousarray(hw_idx[first]), np.ascontiguousarray(canon[first])
+            self._hw_table,
+            np.ascontiguousarray(distinct[:, 0].astype(np.int64)),
+            np.ascontiguousarray(distinct[:, 1:]),
         )
-        res[live] = out[back.reshape(-1)][:, [_CYC, _EN, _DRAM]]
+        res[live] = out[back][:, [_CYC, _EN, _DRAM]]
         return res
 
 
