@@ -126,6 +126,7 @@ class LayerCosts:
             np.ascontiguousarray(distinct[:, 1:]),
         )
         res[live] = out[back][:, [_CYC, _EN, _DRAM]]
+        res[:, [0, 2]] = np.trunc(res[:, [0, 2]])  # whole cycles and bytes, as GemmResult takes them
         return res
 
 
@@ -151,7 +152,8 @@ def _keep_masks(layers: Sequence[Layer], last: dict[str, int]) -> dict[int, np.n
 
 def _total(costs: np.ndarray) -> Cost:
     """Sum of per-layer costs in layer order (as :func:`nmsim.sim.report.totals_of` sums)."""
-    return (int(sum(costs[:, 0].tolist())), sum(costs[:, 1].tolist()), int(sum(costs[:, 2].tolist())))
+    ints = costs[:, [0, 2]].astype(np.int64).sum(axis=0).tolist()
+    return (ints[0], sum(costs[:, 1].tolist()), ints[1])
 
 
 def cost_aware_plan(
