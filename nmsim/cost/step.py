@@ -103,7 +103,7 @@ class GemmCache:
 
 @dataclass(frozen=True)
 class StepResidency:
-    """Residency of one layer's training passes (:func:`nmsim.sim.residency.training_plans`).
+    """Residency of one layer's training passes (:func:`nmsim.sim.residency_plan.training_plans`).
 
     ``fwd``: its forward input is on chip (its producer's output, kept after being stashed to DRAM for
     the backward pass; for an attention matmul, each of its two activation operands whose producer

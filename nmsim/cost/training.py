@@ -32,7 +32,7 @@ from nmsim.cost.totals import Cost
 from nmsim.errors import NmsimInputError
 from nmsim.schemas.hardware import HardwareConfig
 from nmsim.schemas.trace import Layer, Trace
-from nmsim.sim.residency import training_plans
+from nmsim.sim.residency_plan import training_plans
 
 BUCKETS: tuple[str, ...] = (*PASSES, "mask")
 

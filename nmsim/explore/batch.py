@@ -34,7 +34,8 @@ from nmsim.schemas.trace import Layer
 from nmsim.sim.fields import ENERGY_COLUMNS, TOTAL_FIELDS
 from nmsim.sim.gemm import layer_density, layer_guarantees, layer_mode, residency_row, residency_slots
 from nmsim.sim.modes import mode_key
-from nmsim.sim.residency import NO_RESIDENCY, LayerResidency, plan_for, residency_key
+from nmsim.sim.residency import NO_RESIDENCY, LayerResidency
+from nmsim.sim.residency_plan import fit_keeps, fit_key, plan_for, residency_key
 from nmsim.sparsity import NM
 
 METRIC_COLUMNS: tuple[str, ...] = (*TOTAL_FIELDS, *ENERGY_COLUMNS)
@@ -82,6 +83,11 @@ class BatchEvaluator:
         self.compat = plan.compat == "scalesim"
         self.residency = plan.residency
         self.residency_on = self.residency != "none" and not self.compat
+        # a plan that keeps tensors is costed on the whole config (nmsim.sim.residency_plan): configs
+        # then share it only when equal but for their name; only traces with edges have one
+        self.plans_residency = self.residency_on and any(
+            layer.inputs is not None for t in plan.traces for layer in t.trace.layers
+        )
         self._hw: dict[int, _Hw] = {}
         self._bases: dict[int, HardwareConfig] = {}
         self._variants: dict[int, _Variant] = {}
@@ -96,6 +102,9 @@ class BatchEvaluator:
         self._gemm_table: np.ndarray | None = None
         self._mode_gids: dict[tuple[int, int], np.ndarray] = {}
         self._sig_gid: dict[tuple[int, _Sig, LayerResidency], int] = {}
+        self._costed: dict[tuple[str | None, float, str], bool] = {}  # fit key → some trace keeps a tensor
+        self._row_classs: dict[str, int] = {}  # mode, objective and fit key → row class
+        self._class_row: list[int] = []  # class → its row class
 
     # --- cached pieces -------------------------------------------------------------------------
     def hw(self, h: int) -> _Hw:
@@ -103,13 +112,22 @@ class BatchEvaluator:
         entry = self._hw.get(h)
         if entry is None:
             cfg = self.plan.build_hw(h, self._bases)
-            key = mode_key(cfg) + "|" + cfg.mapper.objective
-            if self.residency_on:  # configs that plan residency alike share a class
-                key += repr(residency_key(cfg))
+            row_key = mode_key(cfg) + "|" + cfg.mapper.objective
+            key = row_key
+            if self.plans_residency:  # configs that plan residency alike share a class
+                fk = fit_key(cfg)
+                costed = self._costed.get(fk)
+                if costed is None:
+                    costed = any(fit_keeps(t.trace.layers, cfg) for t in self.plan.traces)
+                    self._costed[fk] = costed
+                row_key += "|" + repr(fk)
+                key += "|" + residency_key(cfg, costed)
             sid = self._mode_classs.get(key)
             if sid is None:
                 sid = self._mode_classs[key] = len(self._class_rep)
                 self._class_rep.append(cfg)
+                # configs of one row class build equal rows for equal residency hooks
+                self._class_row.append(self._row_classs.setdefault(row_key, len(self._row_classs)))
             entry = _Hw(cfg, cfg.array.rows * cfg.array.cols * cfg.array.cores, sid)
             self._hw[h] = entry
         return entry
@@ -184,10 +202,11 @@ class BatchEvaluator:
             var = self.variant(v)
             plan = plan_for(var.layers, rep, self.residency, self.compat)
             objective = OBJECTIVES.index(rep.mapper.objective)
+            row_class = self._class_row[mode_class]
             for sig, layer in zip(var.sigs, var.sig_layer, strict=True):
-                # configs with the same mode (and residency) class choose alike: one stands for all
+                # configs with the same row class choose modes alike: one stands for all
                 p = plan[sig[8]] if sig[8] >= 0 else NO_RESIDENCY
-                gid = self._sig_gid.get((mode_class, sig, p))
+                gid = self._sig_gid.get((row_class, sig, p))
                 if gid is None:
                     ch = layer_mode(layer, rep, self.compat)
                     m, n, k, repeat = sig[:4]
@@ -199,7 +218,7 @@ class BatchEvaluator:
                         gid = self._gemm_ids[row] = len(self._gemm_rows)
                         self._gemm_rows.append(row)
                         self._gemm_table = None
-                    self._sig_gid[(mode_class, sig, p)] = gid
+                    self._sig_gid[(row_class, sig, p)] = gid
                 out.append(gid)
             gids = self._mode_gids[key] = np.array(out, dtype=np.int64)
         return gids

@@ -1,4 +1,4 @@
-"""Inter-layer residency: which layer outputs stay on chip until their consumers have read them.
+"""Inter-layer residency: which layer outputs could stay on chip until their consumers have read them.
 
 A trace whose layers carry producer→consumer edges (``Layer.inputs``, ``Layer.residual``, in
 execution order) can keep a layer's output in the on-chip level that holds activations instead of
@@ -24,15 +24,20 @@ analysis:
 the rest stays free for the layer's own tiles (:func:`reserved_bytes` says how much the mapper loses).
 Layers without edges (``inputs is None``) neither keep nor find anything resident: their traffic is
 today's DRAM round trip. Policy ``none`` reproduces that round trip for every layer.
+
+This module is the pure liveness and fit logic (:func:`plan_residency`, :func:`drop_tensor`). Fitting
+is not paying: the reserved bytes shrink every overlapping layer's tiles, so the plan ``nmsim
+simulate``, sweeps and the training cost use is :func:`nmsim.sim.residency_plan.plan_for`, which keeps
+a tensor only where the engine finds that it lowers the plan's cost (``banned`` here are the
+tensors it drops) and never returns a plan that ranks worse than no residency.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass, replace
 from typing import Literal
 
-from nmsim.dtypes import BYTES_PER_ELEMENT
 from nmsim.errors import NmsimInputError
 from nmsim.schemas.hardware import HardwareConfig
 from nmsim.schemas.trace import Layer
@@ -88,10 +93,16 @@ def operand_producers(layer: Layer) -> tuple[list[str], list[str]]:
 
 
 def plan_residency(
-    layers: Sequence[Layer], elem_bytes: Sequence[int], budget: float, policy: str = "auto"
+    layers: Sequence[Layer],
+    elem_bytes: Sequence[int],
+    budget: float,
+    policy: str = "auto",
+    banned: Collection[str] = (),
 ) -> list[LayerResidency]:
-    """Residency of every layer (see the module docstring). ``elem_bytes[i]``: bytes per element of
-    layer ``i``'s output; ``budget``: on-chip bytes resident tensors may use (bytes)."""
+    """Residency of every layer by fit alone (see the module docstring). ``elem_bytes[i]``: bytes per
+    element of layer ``i``'s output; ``budget``: on-chip bytes resident tensors may use (bytes);
+    ``banned``: producers whose output goes to DRAM even where it fits (the cost-aware planner's
+    drops, :mod:`nmsim.sim.residency_plan`)."""
     if check_policy(policy) == "none" or budget <= 0:
         return [NO_RESIDENCY] * len(layers)
     last = last_uses(layers)
@@ -99,6 +110,7 @@ def plan_residency(
     for name, use in last.items():
         freed_after.setdefault(use, []).append(name)
     live: dict[str, int] = {}  # producer name → bytes resident on chip
+    held = 0  # their sum (bytes)
     plan: list[LayerResidency] = []
     for i, layer in enumerate(layers):
         inputs, residual = layer.inputs, layer.residual or []
@@ -107,19 +119,52 @@ def plan_residency(
         w_res = bool(right) and all(name in live for name in right)
         res_res = bool(residual) and all(name in live for name in residual)
         size = output_bytes(layer, elem_bytes[i])
-        held = sum(live.values())
-        keep = inputs is not None and layer.name in last and held + size <= budget
+        keep = (
+            inputs is not None and layer.name in last and layer.name not in banned and held + size <= budget
+        )
         if keep:
             live[layer.name] = size
-        plan.append(LayerResidency(in_res, keep, res_res, held + (size if keep else 0), w_res))
+            held += size
+        plan.append(LayerResidency(in_res, keep, res_res, held, w_res))
         for name in freed_after.get(i, ()):
-            live.pop(name, None)
+            held -= live.pop(name, 0)
     return plan
 
 
 def reserved_bytes(plan: Sequence[LayerResidency]) -> int:
     """The most on-chip bytes resident tensors hold at any layer of ``plan`` (bytes)."""
     return max((p.reserved_bytes for p in plan), default=0)
+
+
+def drop_tensor(
+    layers: Sequence[Layer], plan: Sequence[LayerResidency], index: int, last: int, size: int
+) -> list[LayerResidency]:
+    """``plan`` with layer ``index``'s resident output (``size`` bytes, last read by layer ``last``)
+    sent to DRAM instead, nothing else changed: it is no longer reserved from its producer to its
+    last reader, and the layers that read it find that operand in DRAM."""
+    out = list(plan)
+    out[index] = replace(out[index], output_resident=False)
+    for j, (act, second, residual) in enumerate(reads_of(layers, index, last), start=index):
+        p = out[j]
+        out[j] = replace(
+            p,
+            reserved_bytes=p.reserved_bytes - size,
+            input_resident=p.input_resident and not act,
+            weight_resident=p.weight_resident and not second,
+            residual_resident=p.residual_resident and not residual,
+        )
+    return out
+
+
+def reads_of(layers: Sequence[Layer], index: int, last: int) -> list[tuple[bool, bool, bool]]:
+    """For each layer from ``index`` to ``last``: does it read layer ``index``'s output as its
+    activation operand, as its second operand (:func:`operand_producers`), as its residual?"""
+    name = layers[index].name
+    out = []
+    for layer in layers[index : last + 1]:
+        left, right = operand_producers(layer)
+        out.append((name in left, name in right, name in (layer.residual or ())))
+    return out
 
 
 RESIDENT_SHARE = 0.5
@@ -137,26 +182,6 @@ def residency_budget(hw: HardwareConfig) -> tuple[str | None, float]:
         return None, 0.0
     level = hw.memory.levels[slot]
     return level.name, RESIDENT_SHARE * level.usable_bytes
-
-
-def plan_for(layers: Sequence[Layer], hw: HardwareConfig, policy: str, compat: bool) -> list[LayerResidency]:
-    """The residency plan ``nmsim simulate`` and sweeps use for ``layers`` on ``hw``.
-
-    Compat mode (SCALE-Sim) has no residency. Element bytes are each layer's dtype (else the
-    config's default).
-    """
-    check_policy(policy)
-    if compat:
-        return [NO_RESIDENCY] * len(layers)
-    _, budget = residency_budget(hw)
-    elem = [BYTES_PER_ELEMENT[layer.dtype or hw.default_dtype] for layer in layers]
-    return plan_residency(layers, elem, budget, policy)
-
-
-def residency_key(hw: HardwareConfig) -> tuple[str | None, float, str]:
-    """Everything :func:`plan_for` reads of ``hw``: configs with equal keys plan alike."""
-    name, budget = residency_budget(hw)
-    return name, budget, hw.default_dtype
 
 
 def backward_layers(layers: Sequence[Layer]) -> list[Layer]:
@@ -178,18 +203,3 @@ def backward_layers(layers: Sequence[Layer]) -> list[Layer]:
         update = {"n": layer.k, "k": layer.n, "inputs": inputs, "residual": None, "op": "linear"}
         out.append(layer.model_copy(update=update))
     return out
-
-
-def training_plans(
-    layers: Sequence[Layer], hw: HardwareConfig, policy: str = "auto"
-) -> list[tuple[LayerResidency, LayerResidency]]:
-    """Per layer, its (forward, data-gradient) residency in a training step.
-
-    The forward plan is :func:`plan_for`'s; the data-gradient plan runs the planner on
-    :func:`backward_layers`. Outputs stay on chip *and* go to DRAM in training (the forward output is
-    stashed for the weight gradient, a data gradient is the weight gradient's operand), so only the
-    reads of resident inputs are saved.
-    """
-    fwd = plan_for(layers, hw, policy, False)
-    bwd = list(reversed(plan_for(backward_layers(layers), hw, policy, False)))
-    return list(zip(fwd, bwd, strict=True))

@@ -7,7 +7,7 @@ from nmsim.schemas.trace import Trace
 from nmsim.sim.bounds import check_layers
 from nmsim.sim.gemm import Compat, _compat_flag, simulate_layer
 from nmsim.sim.report import Report, totals_of
-from nmsim.sim.residency import plan_for
+from nmsim.sim.residency_plan import plan_for
 from nmsim.sim.software_mode import check_sparse_kernel, residency_layers
 
 
@@ -22,7 +22,8 @@ def simulate(
     """Per-layer latency, energy and utilization of ``trace`` on ``hw``, with totals.
 
     ``residency``: ``auto`` keeps a layer's output on chip for its consumers where the trace has
-    producer→consumer edges and the activation level can hold it (:mod:`nmsim.sim.residency`);
+    producer→consumer edges, the activation level can hold it and keeping it pays on the objective
+    (:mod:`nmsim.sim.residency_plan`);
     ``none`` sends every output to DRAM and reads it back. ``objective``: what the mapper minimises
     (latency | energy | edp; default: the config's ``mapper.objective``). ``sparse_kernel``:
     tensor-core (default) | software: N:M layers through the config's software sparse kernel, their
@@ -30,7 +31,8 @@ def simulate(
     """
     check_layers(hw, [(x.name, x.m, x.n, x.k, x.repeat) for x in trace.layers])  # type: ignore[misc]
     software = check_sparse_kernel(sparse_kernel, hw)
-    plan = plan_for(residency_layers(trace.layers, software), hw, residency, _compat_flag(compat))
+    flag = _compat_flag(compat)
+    plan = plan_for(residency_layers(trace.layers, software), hw, residency, flag, objective, software)
     results = [
         simulate_layer(layer, hw, compat, objective, p, checked=True, sparse_kernel=sparse_kernel)
         for layer, p in zip(trace.layers, plan, strict=True)

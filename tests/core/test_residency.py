@@ -93,7 +93,8 @@ def test_transformer_block_keeps_the_residual_stream_live() -> None:
 def test_backward_graph_and_training_plans() -> None:
     """dgrad runs in reverse: b's incoming gradient is c's data gradient (c reads b), a's is b's and
     c's (c adds a as residual); each dX is m×k (n and k swap)."""
-    from nmsim.sim.residency import backward_layers, residency_budget, training_plans
+    from nmsim.sim.residency import backward_layers, residency_budget
+    from nmsim.sim.residency_plan import training_plans
     from tests.conftest import tiny_hw
 
     back = backward_layers(_chain())

@@ -15,7 +15,7 @@ import nmsim
 from nmsim.cli import simulate
 from nmsim.io.loaders import load_trace
 from nmsim.sim.fields import LAYER_COLUMNS, SUMMED
-from nmsim.sim.residency import plan_for
+from nmsim.sim.residency_plan import plan_for
 from tests.conftest import REPO
 
 TRACE = REPO / "traces" / "translation" / "dense_s1.json"
