@@ -6,7 +6,6 @@ The parser tests need no torch. The script's tensor helpers are tested on CPU wh
 from __future__ import annotations
 
 import copy
-import importlib.util
 import json
 import sys
 from pathlib import Path
@@ -29,6 +28,7 @@ from nmsim.calibration.measurements import (
     save_measurements,
 )
 from nmsim.errors import NmsimInputError
+from tests.conftest import load_script as conftest_load_script
 
 REPO = Path(__file__).resolve().parents[2]
 SCRIPT = REPO / "benchmarks" / "gpu" / "measure_nm.py"
@@ -247,12 +247,7 @@ def test_model_is_frozen() -> None:
 def load_script(monkeypatch: pytest.MonkeyPatch | None = None, hide_torch: bool = False) -> ModuleType:
     if hide_torch and monkeypatch is not None:
         monkeypatch.setitem(sys.modules, "torch", None)  # `import torch` → ImportError
-    spec = importlib.util.spec_from_file_location("measure_nm_under_test", SCRIPT)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses resolve their annotations through sys.modules
-    spec.loader.exec_module(module)
-    return module
+    return conftest_load_script(SCRIPT, "measure_nm_under_test")
 
 
 def test_script_imports_and_lists_shapes_without_torch(monkeypatch: pytest.MonkeyPatch, capsys: Any) -> None:

@@ -7,15 +7,13 @@ peak worked by hand.
 
 from __future__ import annotations
 
-import importlib.util
 import itertools
 import statistics
-import sys
 
 import pytest
 import yaml
 
-from tests.conftest import REPO
+from tests.conftest import REPO, load_script
 
 FIGURES = {
     f["id"]: f
@@ -27,14 +25,7 @@ BERT = [fid for fid, f in FIGURES.items() if f["paper"] == "TRT-demoBERT"]
 
 @pytest.fixture(scope="module")
 def script():  # type: ignore[no-untyped-def]
-    spec = importlib.util.spec_from_file_location(
-        "published_nvidia_under_test", REPO / "benchmarks" / "published_accelerators.py"
-    )
-    assert spec is not None and spec.loader is not None
-    mod = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = mod  # its dataclasses look their module up while the class is built
-    spec.loader.exec_module(mod)
-    return mod
+    return load_script(REPO / "benchmarks" / "published_accelerators.py", "published_nvidia_under_test")
 
 
 def test_the_nvidia_rows_are_there() -> None:

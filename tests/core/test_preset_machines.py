@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-import importlib.util
-import sys
-
 import pytest
 
 import nmsim
 from nmsim.cli.hw import is_legacy
 from nmsim.io.registry import DEFAULT_HARDWARE, shipped_hardware
-from tests.conftest import REPO
+from tests.conftest import REPO, load_script
 
 LEGACY = {"stc_2x4_like", "tpu_like_dense", "vegeta_like", "s2ta_like"}
 
@@ -43,13 +40,7 @@ def test_vegeta_runs_its_published_patterns_and_a_dense_mode() -> None:
 
 
 def test_zvcg_energy_drops_only_the_mac_energy_of_zero_weights() -> None:
-    spec = importlib.util.spec_from_file_location(
-        "published_under_test", REPO / "benchmarks" / "published_accelerators.py"
-    )
-    assert spec is not None and spec.loader is not None
-    mod = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = mod  # its dataclasses look their module up while the class is built
-    spec.loader.exec_module(mod)
+    mod = load_script(REPO / "benchmarks" / "published_accelerators.py", "published_under_test")
     # hand-worked: 100 pJ in all, 40 of them MACs, half the weights zero → 100 - 40 × 0.5 = 80 pJ
     assert mod.zvcg_energy_pj(100.0, 40.0, 0.5) == pytest.approx(80.0)
     assert mod.zvcg_energy_pj(100.0, 40.0, 1.0) == pytest.approx(100.0)  # dense weights: nothing gated

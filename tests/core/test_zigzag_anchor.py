@@ -9,12 +9,13 @@ respect. The last ones hold nmsim to the issue's targets once hw_configs/zigzag_
 
 from __future__ import annotations
 
-import importlib.util
 import math
 from pathlib import Path
 from typing import Any
 
 import pytest
+
+from tests.conftest import load_script
 
 REPO = Path(__file__).resolve().parents[2]
 REFERENCE = REPO / "benchmarks" / "results" / "zigzag" / "tpu_like_bert.json"
@@ -36,11 +37,7 @@ READS = ("rd_out_to_low", "rd_out_to_high")
 
 
 def _compare_module() -> Any:
-    spec = importlib.util.spec_from_file_location("zigzag_compare_under_test", COMPARE)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script(COMPARE, "zigzag_compare_under_test")
 
 
 @pytest.fixture(scope="module")
