@@ -54,7 +54,7 @@ class _Variant:
     sig_layer: list[Layer]  # a layer of each signature (for the mode choice)
     layers: list[Layer]  # every layer, in order (for the residency plan)
     layer_sig: np.ndarray  # layer → index into sigs (int64)
-    sig_dtype: list[str | None]
+    dtypes: tuple[list[str | None], np.ndarray]  # distinct dtypes, signature → index into them
     dense_macs: int
     useful_macs: float
 
@@ -166,12 +166,14 @@ class BatchEvaluator:
                 dense.append(d)
                 useful.append(d * layer_density(layer))
             sigs = list(sig_ids)
+            dt_ids: dict[str | None, int] = {}
+            dt_of = np.array([dt_ids.setdefault(s[4], len(dt_ids)) for s in sigs], dtype=np.int64)
             entry = _Variant(
                 sigs=sigs,
                 sig_layer=sig_layer,
                 layers=list(trace.layers),
                 layer_sig=np.array(layer_sig, dtype=np.int64),
-                sig_dtype=[s[4] for s in sigs],
+                dtypes=(list(dt_ids), dt_of),
                 dense_macs=sum(dense),
                 useful_macs=sum(useful),  # the built-in sum, as totals_of
             )
@@ -249,9 +251,10 @@ class BatchEvaluator:
             gids = self._gids(v, sid)
             n_sig = len(var.sigs)
             uh, inv = np.unique(hs[pos], return_inverse=True)
-            table = np.array(
-                [[self._hw_row(h, dt) for dt in var.sig_dtype] for h in uh.tolist()], dtype=np.int64
-            )
+            # one hardware row per (config, distinct dtype), spread over the signatures
+            dts, dt_of = var.dtypes
+            table = np.array([[self._hw_row(h, dt) for dt in dts] for h in uh.tolist()], dtype=np.int64)
+            table = table[:, dt_of]
             hw_parts.append(table[inv].ravel())
             gid_parts.append(np.tile(gids, len(pos)))
             starts = base + n_sig * np.arange(len(pos), dtype=np.int64)

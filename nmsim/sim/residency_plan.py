@@ -90,17 +90,22 @@ class LayerCosts:
         self._slot = _R0 + slots.index(1.0)
         self._base = np.zeros((len(layers), GEMM_LEN))
         modes: dict[tuple[object, ...], ModeChoice] = {}  # layers alike in what the mode choice reads
+        rows: dict[tuple[object, ...], tuple[float, ...]] = {}  # layers alike in shape and mode
         for i in np.flatnonzero(self.live):
             x = layers[i]
             assert x.m and x.n and x.k
             stats = (x.mask_stats.block, *x.mask_stats.histogram) if x.mask_stats else None
             key = (x.k, layer_guarantees(x), x.conv_k_runs, stats)
-            mode = modes.get(key)
-            if mode is None:
-                mode = modes[key] = layer_mode(x, hw, False)
-            self._base[i] = residency_row(
-                x.m, x.n, x.k, x.repeat, mode, False, objective, NO_RESIDENCY, slots
-            )
+            row_key = (x.m, x.n, x.repeat, key)
+            row = rows.get(row_key)
+            if row is None:
+                mode = modes.get(key)
+                if mode is None:
+                    mode = modes[key] = layer_mode(x, hw, False)
+                row = rows[row_key] = residency_row(
+                    x.m, x.n, x.k, x.repeat, mode, False, objective, NO_RESIDENCY, slots
+                )
+            self._base[i] = row
 
     def costs(self, idx: np.ndarray, hooks: np.ndarray) -> np.ndarray:
         """Costs (rows: cycles, pJ, DRAM bytes) of layers ``idx`` with ``hooks`` (rows: input, output,
@@ -115,10 +120,10 @@ class LayerCosts:
         canon = np.column_stack(
             [hw_idx.astype(np.float64), without_idle_reservations(self._hw_table, hw_idx, rows)]
         )
-        seen: dict[bytes, int] = {}  # distinct (hardware, row) pairs, evaluated once
-        back = np.array([seen.setdefault(r.tobytes(), len(seen)) for r in canon], dtype=np.int64)
-        first = np.zeros(len(seen), dtype=np.int64)
-        first[back[::-1]] = np.arange(len(back) - 1, -1, -1)
+        # distinct (hardware, row) pairs (byte for byte), evaluated once
+        whole = np.ascontiguousarray(canon).view(np.dtype((np.void, canon.shape[1] * canon.itemsize)))
+        _, first, back = np.unique(whole.ravel(), return_index=True, return_inverse=True)
+        back = back.reshape(-1)
         distinct = canon[first]
         out = evaluate_rows(
             self._hw_table,
