@@ -27,7 +27,7 @@ costed without the output hook, only the resident reads and the reservation coun
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 
 import numpy as np
 
@@ -91,12 +91,11 @@ class LayerCosts:
         self._base = np.zeros((len(layers), GEMM_LEN))
         modes: dict[tuple[object, ...], ModeChoice] = {}  # layers alike in what the mode choice reads
         rows: dict[tuple[object, ...], tuple[float, ...]] = {}  # layers alike in shape and mode
+        row_keys = graph_of(layers).row_keys
         for i in np.flatnonzero(self.live):
             x = layers[i]
-            assert x.m and x.n and x.k
-            stats = (x.mask_stats.block, *x.mask_stats.histogram) if x.mask_stats else None
-            key = (x.k, layer_guarantees(x), x.conv_k_runs, stats)
-            row_key = (x.m, x.n, x.repeat, key)
+            row_key = row_keys[i]
+            key = row_key[3]
             row = rows.get(row_key)
             if row is None:
                 mode = modes.get(key)
@@ -155,6 +154,63 @@ def _keep_masks(layers: Sequence[Layer], last: dict[str, int]) -> dict[int, np.n
     return out
 
 
+class LayerGraph:
+    """What the planner reads of ``layers`` alone, worked out once per list of layers: the last
+    reader of each producer, the keep masks (:func:`_keep_masks`), each layer's row key (shape and
+    what the mode choice reads) and the fit plans met so far (:func:`plan_residency` is a pure
+    function of the layers and its arguments)."""
+
+    def __init__(self, layers: Sequence[Layer]) -> None:
+        self.layers = list(layers)  # held, so that the ids keying it stay theirs
+        self.last = last_uses(self.layers)
+        self._masks: dict[int, np.ndarray] | None = None
+        self._row_keys: list[tuple[object, ...]] | None = None
+        self._fits: dict[tuple[object, ...], list[LayerResidency]] = {}
+
+    @property
+    def masks(self) -> dict[int, np.ndarray]:
+        if self._masks is None:
+            self._masks = _keep_masks(self.layers, self.last)
+        return self._masks
+
+    @property
+    def row_keys(self) -> list[tuple[object, ...]]:
+        """Per layer (m, n, repeat, (k, guarantees, k runs, mask histogram)): layers with equal keys
+        have equal mode choices and base rows on any config."""
+        if self._row_keys is None:
+            keys = []
+            for x in self.layers:
+                stats = (x.mask_stats.block, *x.mask_stats.histogram) if x.mask_stats else None
+                keys.append((x.m, x.n, x.repeat, (x.k, layer_guarantees(x), x.conv_k_runs, stats)))
+            self._row_keys = keys
+        return self._row_keys
+
+    def fit(
+        self, elem_bytes: Sequence[int], budget: float, policy: str, banned: Collection[str] = ()
+    ) -> list[LayerResidency]:
+        """:func:`plan_residency` of the layers (the list is shared: do not modify it)."""
+        key = (tuple(elem_bytes), budget, policy, frozenset(banned))
+        plan = self._fits.get(key)
+        if plan is None:
+            plan = self._fits[key] = plan_residency(self.layers, elem_bytes, budget, policy, banned)
+        return plan
+
+
+_GRAPHS: dict[tuple[int, ...], LayerGraph] = {}
+_GRAPHS_HELD = 64
+
+
+def graph_of(layers: Sequence[Layer]) -> LayerGraph:
+    """The :class:`LayerGraph` of ``layers``, memoised on the identity of its (frozen) layers."""
+    key = tuple(map(id, layers))
+    graph = _GRAPHS.get(key)
+    if graph is None:
+        if len(_GRAPHS) >= _GRAPHS_HELD:
+            _GRAPHS.clear()
+        graph = _GRAPHS[key] = LayerGraph(layers)
+    return graph
+
+
 def _total(costs: np.ndarray) -> Cost:
     """Sum of per-layer costs in layer order (as :func:`nmsim.sim.report.totals_of` sums)."""
     ints = costs[:, [0, 2]].astype(np.int64).sum(axis=0).tolist()
@@ -174,18 +230,14 @@ def cost_aware_plan(
     already made."""
     n = len(layers)
     none = [NO_RESIDENCY] * n
-    last = last_uses(layers)
+    graph = graph_of(layers)
     all_idx = np.arange(n)
     best: list[LayerResidency] = none
     best_rank = rank(costs.objective, _total(costs.costs(all_idx, _hooks(none))))
     banned: set[str] = set()
-    masks = _keep_masks(layers, last)
+    masks = graph.masks
     while True:
-        plan = (
-            fit
-            if fit is not None and not banned
-            else plan_residency(layers, elem_bytes, budget, "auto", banned)
-        )
+        plan = fit if fit is not None and not banned else graph.fit(elem_bytes, budget, "auto", banned)
         kept = [i for i, p in enumerate(plan) if p.output_resident]
         if not kept:
             break
@@ -213,7 +265,7 @@ def cost_aware_plan(
         if not harmful:
             break
         banned.update(harmful)
-    return best
+    return list(best)
 
 
 def plan_for(
@@ -238,9 +290,9 @@ def plan_for(
         return [NO_RESIDENCY] * len(layers)
     _, budget = residency_budget(hw)
     elem = [BYTES_PER_ELEMENT[layer.dtype or hw.default_dtype] for layer in layers]
-    fit = plan_residency(layers, elem, budget, policy)
+    fit = graph_of(layers).fit(elem, budget, policy)
     if not any(p.output_resident for p in fit):
-        return fit
+        return list(fit)
     costs = LayerCosts(layers, hw, objective_code(objective or hw.mapper.objective), software, training)
     return cost_aware_plan(layers, elem, budget, costs, fit)
 
@@ -257,7 +309,7 @@ def fit_keeps(layers: Sequence[Layer], hw: HardwareConfig) -> bool:
     no residency without costing anything, alike for every config with the same :func:`fit_key`."""
     _, budget = residency_budget(hw)
     elem = [BYTES_PER_ELEMENT[layer.dtype or hw.default_dtype] for layer in layers]
-    return any(p.output_resident for p in plan_residency(layers, elem, budget))
+    return any(p.output_resident for p in graph_of(layers).fit(elem, budget, "auto"))
 
 
 def residency_key(hw: HardwareConfig, costed: bool = True) -> str:
