@@ -27,6 +27,7 @@ costed without the output hook, only the resident reads and the reservation coun
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Collection, Sequence
 
 import numpy as np
@@ -106,6 +107,12 @@ class LayerCosts:
                 )
             self._base[i] = row
 
+    def fingerprint(self) -> bytes:
+        """Everything :meth:`costs` reads, as bytes: equal fingerprints cost every plan alike."""
+        head = np.array([self.objective, self.training, self._slot, *self._hw_table.shape], dtype=np.int64)
+        parts = (head, self.live, self._hw_of, self._hw_table, self._base)
+        return b"|".join(np.ascontiguousarray(a).tobytes() for a in parts)
+
     def costs(self, idx: np.ndarray, hooks: np.ndarray) -> np.ndarray:
         """Costs (rows: cycles, pJ, DRAM bytes) of layers ``idx`` with ``hooks`` (rows: input, output,
         weight resident as 0/1, reserved bytes); software layers cost 0."""
@@ -166,6 +173,24 @@ class LayerGraph:
         self._masks: dict[int, np.ndarray] | None = None
         self._row_keys: list[tuple[object, ...]] | None = None
         self._fits: dict[tuple[object, ...], list[LayerResidency]] = {}
+        self._structure_id: int | None = None
+
+    @property
+    def structure_id(self) -> int:
+        """Id of what the planner reads of the layers (names, ops, edges, m, n, repeat): graphs with
+        equal ids plan alike on equal costs. Ids are never reused."""
+        if self._structure_id is None:
+            key = tuple(
+                (x.name, x.op, tuple(x.inputs or ()), tuple(x.residual or ()), x.m, x.n, x.repeat)
+                for x in self.layers
+            )
+            sid = _STRUCTURES.get(key)
+            if sid is None:
+                if len(_STRUCTURES) >= _GRAPHS_HELD:
+                    _STRUCTURES.clear()
+                sid = _STRUCTURES[key] = next(_STRUCTURE_IDS)
+            self._structure_id = sid
+        return self._structure_id
 
     @property
     def masks(self) -> dict[int, np.ndarray]:
@@ -197,6 +222,8 @@ class LayerGraph:
 
 
 _GRAPHS: dict[tuple[int, ...], LayerGraph] = {}
+_STRUCTURES: dict[tuple[object, ...], int] = {}
+_STRUCTURE_IDS = itertools.count()
 _GRAPHS_HELD = 64
 
 
@@ -294,7 +321,19 @@ def plan_for(
     if not any(p.output_resident for p in fit):
         return list(fit)
     costs = LayerCosts(layers, hw, objective_code(objective or hw.mapper.objective), software, training)
-    return cost_aware_plan(layers, elem, budget, costs, fit)
+    # equal graphs, element sizes, budgets and costing inputs plan alike (e.g. two N:M choices that
+    # land in the same hardware mode): the plan is made once
+    key = (graph_of(layers).structure_id, tuple(elem), budget, policy, costs.fingerprint())
+    plan = _PLANS.get(key)
+    if plan is None:
+        if len(_PLANS) >= _PLANS_HELD:
+            _PLANS.clear()
+        plan = _PLANS[key] = cost_aware_plan(layers, elem, budget, costs, fit)
+    return list(plan)
+
+
+_PLANS: dict[tuple[object, ...], list[LayerResidency]] = {}
+_PLANS_HELD = 512
 
 
 def fit_key(hw: HardwareConfig) -> tuple[str | None, float, str]:
