@@ -1,17 +1,17 @@
 """Sweep throughput: layer×config evaluations per second (target ≥ 1e6 on 2 cores).
 
-Run: ``python benchmarks/sweep_throughput.py [--out benchmarks/results/sweep_throughput.json]``.
+Run: ``python benchmarks/sweep_throughput.py [--out benchmarks/results/sweep_throughput.json] [--inline-only]``.
 
 A *layer×config evaluation* is one layer of one trace costed on one hardware configuration (what
 one ``simulate_layer`` call does). Each scenario is a whole ``run_sweep`` (plan, hardware builds,
-mode choice, kernel, per-point sums; no file written), timed from a fresh evaluator, in this
-process (``inline``) and in a local pool of 2 processes. ``kernel_rows`` is how many distinct
-(hardware, GEMM) rows the compiled kernel ran: repeated layer shapes and patterns that land in
-the same hardware mode are evaluated once. The ``distinct_layers`` scenario has no repeated
-shapes, so it shows the kernel-bound rate. ``per_gemm_path`` times ``nmsim.simulate`` on a
-sample of the same points, for comparison. ``evaluations_per_cpu_s`` divides by the CPU time
-the sweep got, which on a shared, busy machine (see ``load_average_at_start``) is what a
-dedicated core would give.
+mode choice, kernel, per-point sums; no file written), timed from a fresh evaluator and cold
+residency-planner memos, in this process (``inline``) and in a local pool of 2 processes (not with
+``--inline-only``). ``kernel_rows`` is how many distinct (hardware, GEMM) rows the compiled kernel
+ran: repeated layer shapes and patterns that land in the same hardware mode are evaluated once.
+The ``distinct_layers`` scenario has no repeated shapes, so it shows the kernel-bound rate.
+``per_gemm_path`` times ``nmsim.simulate`` on a sample of the same points, for comparison.
+``evaluations_per_cpu_s`` divides by the CPU time the sweep got, which on a shared, busy machine
+(see ``load_average_at_start``) is what a dedicated core would give.
 """
 
 from __future__ import annotations
@@ -32,6 +32,7 @@ from nmsim.explore.plan import make_plan
 from nmsim.explore.variants import apply_nm
 from nmsim.io.atomic import write_text_atomic
 from nmsim.schemas.trace import Layer, Trace
+from nmsim.sim.residency_plan import clear_plan_caches
 
 HERE = Path(__file__).parent
 
@@ -81,6 +82,7 @@ def run(spec: dict[str, Any], scheduler: str, workers: int | None, repeats: int)
     res = None
     for _ in range(repeats):
         batch._EVALUATORS.clear()  # no caches carried over from the previous repeat
+        clear_plan_caches()
         t0, c0 = time.perf_counter(), time.process_time()
         res = run_sweep(spec, scheduler=scheduler, workers=workers)
         times.append(time.perf_counter() - t0)
@@ -123,13 +125,16 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--out", default=str(HERE / "results" / "sweep_throughput.json"))
     ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--inline-only", action="store_true", help="skip the 2-process pool rows")
     args = ap.parse_args()
     SCENARIOS["distinct_layers"]["traces"] = [distinct_trace()]
     run_sweep({"nm": ["2:4"], "hw": ["vegeta_like"]}, scheduler="inline")  # load the compiled kernels
     load = os.getloadavg()
     results = {}
     for name, spec in SCENARIOS.items():
-        rows = [run(spec, "inline", None, args.repeats), run(spec, "processes", 2, max(1, args.repeats - 1))]
+        rows = [run(spec, "inline", None, args.repeats)]
+        if not args.inline_only:
+            rows.append(run(spec, "processes", 2, max(1, args.repeats - 1)))
         results[name] = {"runs": rows, "per_gemm_path_evaluations_per_s": round(per_gemm_rate(spec))}
         for r in rows:
             print(

@@ -336,6 +336,13 @@ _PLANS: dict[tuple[object, ...], list[LayerResidency]] = {}
 _PLANS_HELD = 512
 
 
+def clear_plan_caches() -> None:
+    """Forget every memoised graph and plan (benchmarks time a cold planner with it)."""
+    _GRAPHS.clear()
+    _STRUCTURES.clear()
+    _PLANS.clear()
+
+
 def fit_key(hw: HardwareConfig) -> tuple[str | None, float, str]:
     """Everything the fit plan (:func:`~nmsim.sim.residency.plan_residency` as :func:`plan_for` calls
     it) reads of ``hw``: the activation level, its budget (bytes) and the default dtype."""
