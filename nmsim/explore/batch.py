@@ -55,6 +55,7 @@ class _Variant:
     layers: list[Layer]  # every layer, in order (for the residency plan)
     layer_sig: np.ndarray  # layer → index into sigs (int64)
     dtypes: tuple[list[str | None], np.ndarray]  # distinct dtypes, signature → index into them
+    shape_ids: list[int]  # signature → evaluator-wide id of its fields but the layer index
     dense_macs: int
     useful_macs: float
 
@@ -101,7 +102,8 @@ class BatchEvaluator:
         self._gemm_rows: list[tuple[float, ...]] = []
         self._gemm_table: np.ndarray | None = None
         self._mode_gids: dict[tuple[int, int], np.ndarray] = {}
-        self._sig_gid: dict[tuple[int, _Sig, LayerResidency], int] = {}
+        self._shape_ids: dict[tuple[object, ...], int] = {}  # signature but the layer index → id
+        self._sig_gid: dict[tuple[int, int, LayerResidency], int] = {}  # (row class, shape id, hooks)
         self._costed: dict[tuple[str | None, float, str], bool] = {}  # fit key → some trace keeps a tensor
         self._row_classs: dict[str, int] = {}  # mode, objective and fit key → row class
         self._class_row: list[int] = []  # class → its row class
@@ -174,6 +176,7 @@ class BatchEvaluator:
                 layers=list(trace.layers),
                 layer_sig=np.array(layer_sig, dtype=np.int64),
                 dtypes=(list(dt_ids), dt_of),
+                shape_ids=[self._shape_ids.setdefault(s[:8], len(self._shape_ids)) for s in sigs],
                 dense_macs=sum(dense),
                 useful_macs=sum(useful),  # the built-in sum, as totals_of
             )
@@ -205,10 +208,11 @@ class BatchEvaluator:
             plan = plan_for(var.layers, rep, self.residency, self.compat)
             objective = OBJECTIVES.index(rep.mapper.objective)
             row_class = self._class_row[mode_class]
-            for sig, layer in zip(var.sigs, var.sig_layer, strict=True):
-                # configs with the same row class choose modes alike: one stands for all
+            for sig, layer, shape in zip(var.sigs, var.sig_layer, var.shape_ids, strict=True):
+                # configs with the same row class choose modes alike: one stands for all; layers
+                # alike in all but their place build equal rows for equal hooks
                 p = plan[sig[8]] if sig[8] >= 0 else NO_RESIDENCY
-                gid = self._sig_gid.get((row_class, sig, p))
+                gid = self._sig_gid.get((row_class, shape, p))
                 if gid is None:
                     ch = layer_mode(layer, rep, self.compat)
                     m, n, k, repeat = sig[:4]
@@ -220,7 +224,7 @@ class BatchEvaluator:
                         gid = self._gemm_ids[row] = len(self._gemm_rows)
                         self._gemm_rows.append(row)
                         self._gemm_table = None
-                    self._sig_gid[(row_class, sig, p)] = gid
+                    self._sig_gid[(row_class, shape, p)] = gid
                 out.append(gid)
             gids = self._mode_gids[key] = np.array(out, dtype=np.int64)
         return gids
