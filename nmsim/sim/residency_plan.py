@@ -91,21 +91,18 @@ class LayerCosts:
         self._slot = _R0 + slots.index(1.0)
         self._base = np.zeros((len(layers), GEMM_LEN))
         modes: dict[tuple[object, ...], ModeChoice] = {}  # layers alike in what the mode choice reads
-        rows: dict[tuple[object, ...], tuple[float, ...]] = {}  # layers alike in shape and mode
-        row_keys = graph_of(layers).row_keys
-        for i in np.flatnonzero(self.live):
+        keys, group = graph_of(layers).row_groups  # layers alike in shape and mode share a row
+        live = np.flatnonzero(self.live)
+        groups, first = np.unique(group[live], return_index=True)
+        table = np.zeros((len(keys), GEMM_LEN))
+        for g, i in zip(groups.tolist(), live[first].tolist(), strict=True):
             x = layers[i]
-            row_key = row_keys[i]
-            key = row_key[3]
-            row = rows.get(row_key)
-            if row is None:
-                mode = modes.get(key)
-                if mode is None:
-                    mode = modes[key] = layer_mode(x, hw, False)
-                row = rows[row_key] = residency_row(
-                    x.m, x.n, x.k, x.repeat, mode, False, objective, NO_RESIDENCY, slots
-                )
-            self._base[i] = row
+            key = keys[g][3]
+            mode = modes.get(key)
+            if mode is None:
+                mode = modes[key] = layer_mode(x, hw, False)
+            table[g] = residency_row(x.m, x.n, x.k, x.repeat, mode, False, objective, NO_RESIDENCY, slots)
+        self._base[live] = table[group[live]]
 
     def fingerprint(self) -> bytes:
         """Everything :meth:`costs` reads, as bytes: equal fingerprints cost every plan alike."""
@@ -171,7 +168,7 @@ class LayerGraph:
         self.layers = list(layers)  # held, so that the ids keying it stay theirs
         self.last = last_uses(self.layers)
         self._masks: dict[int, np.ndarray] | None = None
-        self._row_keys: list[tuple[object, ...]] | None = None
+        self._row_groups: tuple[list[tuple[object, ...]], np.ndarray] | None = None
         self._fits: dict[tuple[object, ...], list[LayerResidency]] = {}
         self._structure_id: int | None = None
 
@@ -199,16 +196,18 @@ class LayerGraph:
         return self._masks
 
     @property
-    def row_keys(self) -> list[tuple[object, ...]]:
-        """Per layer (m, n, repeat, (k, guarantees, k runs, mask histogram)): layers with equal keys
-        have equal mode choices and base rows on any config."""
-        if self._row_keys is None:
-            keys = []
+    def row_groups(self) -> tuple[list[tuple[object, ...]], np.ndarray]:
+        """(distinct row keys (m, n, repeat, (k, guarantees, k runs, mask histogram)), each layer's
+        index into them): layers with equal keys have equal mode choices and base rows on any config."""
+        if self._row_groups is None:
+            ids: dict[tuple[object, ...], int] = {}
+            group = []
             for x in self.layers:
                 stats = (x.mask_stats.block, *x.mask_stats.histogram) if x.mask_stats else None
-                keys.append((x.m, x.n, x.repeat, (x.k, layer_guarantees(x), x.conv_k_runs, stats)))
-            self._row_keys = keys
-        return self._row_keys
+                key = (x.m, x.n, x.repeat, (x.k, layer_guarantees(x), x.conv_k_runs, stats))
+                group.append(ids.setdefault(key, len(ids)))
+            self._row_groups = (list(ids), np.array(group, dtype=np.int64))
+        return self._row_groups
 
     def fit(
         self, elem_bytes: Sequence[int], budget: float, policy: str, banned: Collection[str] = ()
