@@ -102,6 +102,7 @@ class BatchEvaluator:
         self._gemm_rows: list[tuple[float, ...]] = []
         self._gemm_table: np.ndarray | None = None
         self._mode_gids: dict[tuple[int, int], np.ndarray] = {}
+        self._plan_gids: dict[tuple[int, int, tuple[LayerResidency, ...]], np.ndarray] = {}
         self._shape_ids: dict[tuple[object, ...], int] = {}  # signature but the layer index → id
         self._sig_gid: dict[tuple[int, int, LayerResidency], int] = {}  # (row class, shape id, hooks)
         self._costed: dict[tuple[str | None, float, str], bool] = {}  # fit key → some trace keeps a tensor
@@ -203,31 +204,41 @@ class BatchEvaluator:
         gids = self._mode_gids.get(key)
         if gids is None:
             rep = self._class_rep[mode_class]
-            out = []
             var = self.variant(v)
             plan = plan_for(var.layers, rep, self.residency, self.compat)
-            objective = OBJECTIVES.index(rep.mapper.objective)
             row_class = self._class_row[mode_class]
-            for sig, layer, shape in zip(var.sigs, var.sig_layer, var.shape_ids, strict=True):
-                # configs with the same row class choose modes alike: one stands for all; layers
-                # alike in all but their place build equal rows for equal hooks
-                p = plan[sig[8]] if sig[8] >= 0 else NO_RESIDENCY
-                gid = self._sig_gid.get((row_class, shape, p))
-                if gid is None:
-                    ch = layer_mode(layer, rep, self.compat)
-                    m, n, k, repeat = sig[:4]
-                    row = residency_row(
-                        m, n, k, repeat, ch, self.compat, objective, p, residency_slots(rep, p)
-                    )
-                    gid = self._gemm_ids.get(row)
-                    if gid is None:
-                        gid = self._gemm_ids[row] = len(self._gemm_rows)
-                        self._gemm_rows.append(row)
-                        self._gemm_table = None
-                    self._sig_gid[(row_class, shape, p)] = gid
-                out.append(gid)
-            gids = self._mode_gids[key] = np.array(out, dtype=np.int64)
+            # classes of one row class with equal plans build equal rows (e.g. array sizes alike)
+            plan_key = (v, row_class, tuple(plan))
+            gids = self._plan_gids.get(plan_key)
+            if gids is None:
+                gids = self._plan_gids[plan_key] = self._plan_rows(var, rep, row_class, plan)
+            self._mode_gids[key] = gids
         return gids
+
+    def _plan_rows(
+        self, var: _Variant, rep: HardwareConfig, row_class: int, plan: list[LayerResidency]
+    ) -> np.ndarray:
+        """Global GEMM-row ids of ``var``'s signatures on ``rep`` (of row class ``row_class``) with the
+        hooks of ``plan``."""
+        out = []
+        objective = OBJECTIVES.index(rep.mapper.objective)
+        for sig, layer, shape in zip(var.sigs, var.sig_layer, var.shape_ids, strict=True):
+            # configs with the same row class choose modes alike: one stands for all; layers
+            # alike in all but their place build equal rows for equal hooks
+            p = plan[sig[8]] if sig[8] >= 0 else NO_RESIDENCY
+            gid = self._sig_gid.get((row_class, shape, p))
+            if gid is None:
+                ch = layer_mode(layer, rep, self.compat)
+                m, n, k, repeat = sig[:4]
+                row = residency_row(m, n, k, repeat, ch, self.compat, objective, p, residency_slots(rep, p))
+                gid = self._gemm_ids.get(row)
+                if gid is None:
+                    gid = self._gemm_ids[row] = len(self._gemm_rows)
+                    self._gemm_rows.append(row)
+                    self._gemm_table = None
+                self._sig_gid[(row_class, shape, p)] = gid
+            out.append(gid)
+        return np.array(out, dtype=np.int64)
 
     def _tables(self) -> tuple[np.ndarray, np.ndarray]:
         if self._hw_table is None:
