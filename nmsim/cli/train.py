@@ -182,7 +182,9 @@ def train_grid(
     device: str = typer.Option("cpu", help="torch device of every cell: cpu, cuda or cuda:N"),
     limit: int | None = typer.Option(None, min=1, help="run at most this many missing cells"),
     priority_only: bool = typer.Option(
-        False, "--priority-only", help="only dense, SR-STE, MDGF-exp, SDGF-stepwise at 1:16, 1:32, 1:64"
+        False,
+        "--priority-only",
+        help="only dense, SR-STE, MDGF-exp, SDGF-stepwise at 1:16, 1:32, 1:64 and at --patterns sparser than the grids' (e.g. 1:128)",
     ),
 ) -> None:
     """Run a reference grid; cells whose trace exists are skipped (resumable), priority cells first."""

@@ -3,7 +3,8 @@
 Translation: patterns 2:4, 1:8, 1:16. LM (:mod:`nmsim.train.tasks.lm`): 2:4, 1:8, 1:16, 1:32, 1:64 —
 the sparsities where recipes differ. Priority cells run first: dense, then SR-STE, MDGF-exp and
 SDGF-stepwise at 1:32, 1:64 and 1:16 (in that order; every seed of a pattern before the next pattern,
-so paired comparisons exist as early as possible); then every other cell, seed-major.
+so paired comparisons exist as early as possible), and at any pattern sparser than the grids' own
+(a probe such as 1:128); then every other cell, seed-major.
 
 Resumable: a cell whose trace file exists is skipped; each trace is written atomically (temporary file
 + rename), so an interrupted cell leaves nothing and restarts from step 0 on the next call. Every
@@ -86,6 +87,16 @@ def _cell(recipe: str, kw: dict[str, str], nm: NM, seed: int) -> Cell:
     return Cell(recipe, nm, seed, kw.get("decay"), kw.get("structure"), kw.get("grad_mode"))
 
 
+def priority_patterns(patterns: Iterable[NM]) -> list[NM]:
+    """The patterns whose priority cells run first: those of :data:`PRIORITY_PATTERNS` among
+    ``patterns`` (in that order), then any of ``patterns`` sparser than every default grid pattern
+    (a probe beyond the grid, e.g. 1:128, is all priority)."""
+    patterns = list(patterns)
+    sparsest_default = min(nm.density for nms in PATTERNS.values() for nm in nms)
+    beyond = [nm for nm in patterns if nm.density < sparsest_default and nm not in PRIORITY_PATTERNS]
+    return [nm for nm in PRIORITY_PATTERNS if nm in patterns] + beyond
+
+
 def grid_cells(
     seeds: Iterable[int] = (1, 2, 3),
     patterns: Iterable[str | NM] = PATTERNS["translation"],
@@ -98,11 +109,7 @@ def grid_cells(
     patterns = [p if isinstance(p, NM) else parse_nm(p, "patterns") for p in patterns]
     first = [Cell("dense", None, s) for s in seeds]
     first += [
-        _cell(r, kw, nm, s)
-        for nm in PRIORITY_PATTERNS
-        if nm in patterns
-        for s in seeds
-        for r, kw in PRIORITY_CELLS
+        _cell(r, kw, nm, s) for nm in priority_patterns(patterns) for s in seeds for r, kw in PRIORITY_CELLS
     ]
     if priority_only:
         return first

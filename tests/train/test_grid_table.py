@@ -26,6 +26,18 @@ def test_lm_grid_order_priority_first():
     assert grid_cells((1, 2, 3), ("2:4", "1:8", "1:16", "1:32", "1:64"), priority_only=True) == cells[:30]
 
 
+def test_a_probe_beyond_the_grid_is_all_priority():
+    # 1:128 is sparser than every pattern of the default grids (1:64 at the sparsest): its SR-STE,
+    # MDGF-exp and SDGF-stepwise cells are priority cells; 1:16 keeps its place, 2:4 stays out
+    cells = grid_cells((1, 2), ("2:4", "1:16", "1:128"), priority_only=True)
+    names = [c.filename for c in cells]
+    assert names[:2] == ["dense_s1.json", "dense_s2.json"]
+    assert {c.nm for c in cells[2:]} == {NM(1, 16), NM(1, 128)}
+    assert [c.nm for c in cells[2:]] == [NM(1, 16)] * 6 + [NM(1, 128)] * 6  # default priority first
+    assert "srste_1x128_s2.json" in names and "mdgf-exp_1x128_s1.json" in names
+    assert not any(c.nm == NM(2, 4) for c in cells)
+
+
 @pytest.fixture(scope="module")
 def one_cell(tmp_path_factory, make_corpus):
     root = tmp_path_factory.mktemp("grid")
