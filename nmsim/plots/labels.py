@@ -105,10 +105,14 @@ def _segment_hits(a: np.ndarray, b: np.ndarray, box: Bbox) -> bool:
     return clip_segment(a, b, box) is not None
 
 
+def _centre(box: Bbox) -> np.ndarray:
+    return np.array([(box.x0 + box.x1) / 2, (box.y0 + box.y1) / 2])
+
+
 def _leader_end(anchor: np.ndarray, box: Bbox) -> np.ndarray:
     """Where the leader line as drawn (from the box's centre to the point, clipped by the box) meets
     the box."""
-    centre = np.array([(box.x0 + box.x1) / 2, (box.y0 + box.y1) / 2])
+    centre = _centre(box)
     clip = clip_segment(anchor, centre, box)
     return anchor + (clip[0] if clip else 1.0) * (centre - anchor)
 
@@ -126,11 +130,12 @@ def _segments(lines: Sequence[tuple[Sequence[float], Sequence[float]]], ax: Any)
     return np.concatenate(segs) if segs else np.zeros((0, 2, 2))
 
 
-def _near_segment(p: np.ndarray, segs: np.ndarray) -> np.ndarray:
-    """Display distance (px) from the point ``p`` to each segment of ``segs`` (n×2×2)."""
-    a, ab = segs[:, 0], segs[:, 1] - segs[:, 0]
-    t = np.clip(np.einsum("ij,ij->i", p - a, ab) / np.maximum(np.einsum("ij,ij->i", ab, ab), 1e-12), 0.0, 1.0)
-    return np.hypot(*(p - (a + t[:, None] * ab)).T)
+def segment_distances(points: np.ndarray, segs: np.ndarray) -> np.ndarray:
+    """Display distance (px) from each of ``points`` (n×2) to each segment of ``segs`` (m×2×2): n×m."""
+    a, ab = segs[None, :, 0], (segs[:, 1] - segs[:, 0])[None]
+    d = points[:, None] - a
+    t = np.clip((d * ab).sum(axis=2) / np.maximum((ab * ab).sum(axis=2), 1e-12), 0.0, 1.0)
+    return np.hypot(*np.moveaxis(d - t[..., None] * ab, 2, 0))
 
 
 def _clear_of_lines(box: Bbox, anchor: np.ndarray, segs: np.ndarray) -> bool:
@@ -139,14 +144,19 @@ def _clear_of_lines(box: Bbox, anchor: np.ndarray, segs: np.ndarray) -> bool:
     if any(_segment_hits(s[0], s[1], box) for s in segs):
         return False
     end = _leader_end(anchor, box)
-    along = (_near_segment((anchor + end) / 2, segs) <= ALONG_PX) & (_near_segment(end, segs) <= ALONG_PX)
-    return not along.any()
+    mid_near, end_near = segment_distances(np.array([(anchor + end) / 2, end]), segs) <= ALONG_PX
+    return not (mid_near & end_near).any()
+
+
+def _others(marks: np.ndarray, anchor: np.ndarray, same_px: float) -> np.ndarray:
+    """The markers farther than ``same_px`` from ``anchor`` (nearer ones are drawn on the point)."""
+    return marks[np.hypot(*(marks - anchor).T) > same_px] if len(marks) else marks
 
 
 def _nearer_than_others(box: Bbox, anchor: np.ndarray, marks: np.ndarray, same_px: float) -> bool:
     """Whether the box is nearer its own point than any other marker (by :data:`OWN_MARGIN_PX`);
     markers within ``same_px`` of the point count as the point."""
-    others = marks[np.hypot(*(marks - anchor).T) > same_px] if len(marks) else marks
+    others = _others(marks, anchor, same_px)
     if not len(others):
         return True
     own = float(box_distance(anchor[None, :], box)[0])
@@ -164,13 +174,6 @@ def box_distance(points: np.ndarray, box: Bbox) -> np.ndarray:
     return np.hypot(dx, dy)
 
 
-def _segment_distance(points: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """Display distance (px) from each of ``points`` (n×2) to the segment a→b."""
-    ab = b - a
-    t = np.clip(((points - a) @ ab) / max(float(ab @ ab), 1e-12), 0.0, 1.0)
-    return np.hypot(*(points - (a + t[:, None] * ab)).T)
-
-
 def _owns(box: Bbox, anchor: np.ndarray, marks: np.ndarray, same_px: float) -> bool:
     """Whether the label box ``box`` reads as naming its own point (display px): no other marker
         touches the box (comes within two marker widths, 2 × ``same_px``, of it) nearer than the point does, and either the
@@ -178,15 +181,16 @@ def _owns(box: Bbox, anchor: np.ndarray, marks: np.ndarray, same_px: float) -> b
         long enough to be followed (:data:`LONG_LEADER` marker widths) and passes no other marker by
     less than ``same_px``. Markers within ``same_px`` of
         the point are drawn on it and count as the point."""
-    others = marks[np.hypot(*(marks - anchor).T) > same_px] if len(marks) else marks
+    others = _others(marks, anchor, same_px)
     if not len(others):
         return True
     own_edge = float(box_distance(anchor[None, :], box)[0])
     if box_distance(others, box).min() <= min(own_edge + OWN_MARGIN_PX, 2 * same_px):
         return False
     if own_edge >= LONG_LEADER * same_px:  # a long leader is followed unless it runs past a marker
-        return bool(_segment_distance(others, anchor, _nearest_on_box(anchor, box)).min() > same_px)
-    centre = np.array([(box.x0 + box.x1) / 2, (box.y0 + box.y1) / 2])
+        leader = np.array([[anchor, _nearest_on_box(anchor, box)]])
+        return bool(segment_distances(others, leader).min() > same_px)
+    centre = _centre(box)
     return bool(np.hypot(*(others - centre).T).min() > np.hypot(*(anchor - centre)) + OWN_MARGIN_PX)
 
 

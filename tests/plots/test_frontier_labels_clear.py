@@ -14,7 +14,7 @@ from matplotlib.transforms import Bbox
 
 from nmsim.explore.frontier import FrontierPoint, mark_front
 from nmsim.plots.frontier import draw_frontier
-from nmsim.plots.labels import clip_segment
+from nmsim.plots.labels import clip_segment, segment_distances
 
 matplotlib.use("Agg")
 
@@ -229,3 +229,10 @@ def test_the_note_counts_spots_and_points() -> None:
     fig = draw_frontier(pts, "latency", "accuracy", max_labels=1)
     (note,) = [t.get_text() for t in fig.texts if "labelled" in t.get_text()]  # type: ignore[attr-defined]
     assert "vegeta: 1 of 2 frontier spots (7 points) labelled" in note
+
+
+def test_segment_distances_hand_worked() -> None:
+    segs = np.array([[[-1.0, 0.0], [1.0, 0.0]], [[2.0, 2.0], [2.0, 2.0]]])  # a segment and a point
+    pts = np.array([[0.0, 1.0], [3.0, 0.0], [2.0, 5.0]])
+    want = np.array([[1.0, np.hypot(2, 1)], [2.0, np.hypot(1, 2)], [np.hypot(1, 5), 3.0]])
+    assert np.allclose(segment_distances(pts, segs), want, rtol=0, atol=1e-12)
