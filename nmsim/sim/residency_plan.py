@@ -314,9 +314,7 @@ def plan_for(
     check_policy(policy)
     if compat or policy == "none":
         return [NO_RESIDENCY] * len(layers)
-    _, budget = residency_budget(hw)
-    elem = [BYTES_PER_ELEMENT[layer.dtype or hw.default_dtype] for layer in layers]
-    fit = graph_of(layers).fit(elem, budget, policy)
+    elem, budget, fit = _fit_plan(layers, hw)
     if not any(p.output_resident for p in fit):
         return list(fit)
     costs = LayerCosts(layers, hw, objective_code(objective or hw.mapper.objective), software, training)
@@ -352,9 +350,15 @@ def fit_key(hw: HardwareConfig) -> tuple[str | None, float, str]:
 def fit_keeps(layers: Sequence[Layer], hw: HardwareConfig) -> bool:
     """Does the fit plan of ``layers`` on ``hw`` keep any tensor? When not, :func:`plan_for` returns
     no residency without costing anything, alike for every config with the same :func:`fit_key`."""
+    return any(p.output_resident for p in _fit_plan(layers, hw)[2])
+
+
+def _fit_plan(layers: Sequence[Layer], hw: HardwareConfig) -> tuple[list[int], float, list[LayerResidency]]:
+    """(bytes per element of each layer's output, the budget in bytes, the fit plan with policy
+    ``auto``) of ``layers`` on ``hw``: what :func:`plan_for` starts from."""
     _, budget = residency_budget(hw)
     elem = [BYTES_PER_ELEMENT[layer.dtype or hw.default_dtype] for layer in layers]
-    return any(p.output_resident for p in graph_of(layers).fit(elem, budget, "auto"))
+    return elem, budget, graph_of(layers).fit(elem, budget, "auto")
 
 
 def residency_key(hw: HardwareConfig, costed: bool = True) -> str:
