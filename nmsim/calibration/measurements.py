@@ -343,10 +343,7 @@ class MeasurementFile(_Model):
         """The board's power limit (W), ``meta.power_limit_W`` (or ``power_limit_w``); None if not given."""
         for key in ("power_limit_W", "power_limit_w"):
             if key in self.meta:
-                value = self.meta[key]
-                if not isinstance(value, int | float) or isinstance(value, bool) or value <= 0:
-                    raise NmsimInputError(f"meta.{key}", "a positive number of watts", value)
-                return float(value)
+                return _positive(self.meta[key], f"meta.{key}", "a positive number of watts")
         return None
 
     def power_readings(self) -> list[PowerReading]:
@@ -372,9 +369,10 @@ class MeasurementFile(_Model):
         return out
 
 
-def _positive(value: Any, field: str) -> float:
+def _positive(value: Any, field: str, allowed: str = "a positive number") -> float:
+    """``value`` as a float if it is a finite number > 0, else a one-line error naming ``field``."""
     if not isinstance(value, int | float) or isinstance(value, bool) or not value > 0 or math.isinf(value):
-        raise NmsimInputError(field, "a positive number", value)
+        raise NmsimInputError(field, allowed, value)
     return float(value)
 
 
